@@ -1,0 +1,1 @@
+"""Statistics for small counts, surveys and comparison groups: one module per method."""
