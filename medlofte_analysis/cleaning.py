@@ -1,0 +1,72 @@
+"""Cleaning helpers shared by the source loaders: Swedish numbers, missing markers, text checks."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from medlofte_analysis.errors import InputError
+
+# Markers Swedish statistics use for suppressed or missing cells, with the reason we record.
+MISSING_MARKERS: dict[str, str] = {
+    "": "blank in source",
+    "..": "suppressed or not available in source ('..')",
+    "...": "not available in source ('...')",
+    "-": "no value in source ('-')",
+    "–": "no value in source ('–')",
+    "x": "suppressed in source ('x')",
+    "X": "suppressed in source ('X')",
+    "NA": "missing in source ('NA')",
+}
+
+_NUMBER = re.compile(r"^[+-−]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?$")
+
+
+def parse_swedish_number(text: object, path: Path | str, location: str) -> tuple[float | None, str]:
+    """Parse one cell as Swedish statistics write it; return (value, missing_reason).
+
+    Accepts decimal commas, spaces, non-breaking and thin spaces as thousands separators, a
+    Unicode minus, and numbers already parsed (int/float). A missing marker returns
+    (None, reason). Anything else raises an InputError naming the file and cell.
+    """
+    if text is None:
+        return None, MISSING_MARKERS[""]
+    if isinstance(text, bool):
+        raise InputError(path, location, "a number or a missing marker", text)
+    if isinstance(text, int | float):
+        if isinstance(text, float) and math.isnan(text):
+            return None, MISSING_MARKERS[""]
+        return float(text), ""
+    raw = str(text)
+    stripped = raw.strip()
+    if stripped in MISSING_MARKERS:
+        return None, MISSING_MARKERS[stripped]
+    compact = re.sub(r"[\s\u00a0\u202f\u2009]", "", stripped).replace("−", "-")
+    if not _NUMBER.match(compact):
+        raise InputError(
+            path, location, "a number (decimal comma or point) or a missing marker", raw
+        )
+    return float(compact.replace(",", ".")), ""
+
+
+def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig",)) -> str:
+    """Read a text file strictly in one of the expected encodings; raise naming the file if not.
+
+    An empty file is an error, not an empty table.
+    """
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, None, "a non-empty file", "an empty file")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as error:
+            last = error
+    line = data[: last.start].count(b"\n") + 1
+    raise InputError(
+        path,
+        f"line {line}, byte {last.start}",
+        f"text encoded as {' or '.join(encodings)}",
+        data[max(0, last.start - 10) : last.start + 10],
+    )
