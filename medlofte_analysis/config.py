@@ -1,4 +1,4 @@
-"""Project paths. Every path the code uses is derived from here, never from the working directory."""
+"""Project paths: every path the code uses derives from here, never from the working folder."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The raw-data manifest: which raw file came from where, under which licence, with which checksum.
 
 Two committed tables describe `data/raw/` (owid/etl-style snapshot metadata):
-- `sources.csv`: one row per source (publisher, origin address, retrieval date, licence, attribution);
+- `sources.csv`: one row per source (publisher, origin, retrieval date, licence, attribution);
 - `manifest.csv`: one row per raw file (path relative to `data/raw`, source id, sha256, size,
   whether it is the publisher's original bytes or derived from another raw file).
 Code only reads and verifies them; only `medlofte fetch` adds rows (for the snapshots it adds).

@@ -1,6 +1,7 @@
 """Municipality names → four-character codes, through one table: Kolada's municipality list.
 
-Sources name municipalities differently ("Knivsta", "Knivsta kommun", "Dalarnas län", "Hela landet").
+Sources name municipalities differently ("Knivsta", "Knivsta kommun", "Dalarnas län",
+"Hela landet").
 `catalog/municipality_name_variants.csv` lists the variants the sources really use; an unknown
 name is an error that names it, never a silent drop.
 """
@@ -26,7 +27,7 @@ def normalise_name(name: str) -> str:
 
 
 def load_kolada_municipalities(path: Path) -> pd.DataFrame:
-    """Read Kolada's municipality list (`id,title,type`) with codes kept as four-character strings."""
+    """Read Kolada's municipality list (`id,title,type`), codes kept as 4-character strings."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     expected = {"id", "title", "type"}
     if not expected.issubset(frame.columns):

@@ -1,0 +1,220 @@
+"""Raw → processed: a pure function of the files in data/raw and this code.
+
+Stages follow owid/etl: load inputs, process, sanity-check outputs, save outputs. Outputs are
+sorted tidy tables written to a temporary folder and moved into place only when every table has
+passed validation, so a failed build leaves the previous data/processed/ intact. Two builds of
+the same raw files give identical bytes (no timestamps; fixed sort order and number format).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from medlofte_analysis import __version__
+from medlofte_analysis.catalog import load_catalog
+from medlofte_analysis.manifest import read_manifest, read_sources, sha256_file, verify_raw
+from medlofte_analysis.municipalities import load_kolada_municipalities, name_lookup
+from medlofte_analysis.schema import (
+    INDICATOR_COLUMNS,
+    INDICATOR_KEY,
+    POPULATION_COLUMNS,
+    POPULATION_KEY,
+)
+from medlofte_analysis.sources import (
+    bra_lagesbild,
+    kolada_snapshot,
+    population_snapshot,
+    web_transcribed,
+)
+from medlofte_analysis.validation import ValidationError, validate_indicators, validate_population
+
+LAGESBILD_LONG = "bra_kommunindikatorer_region_dalarna/bra_kommunindikatorer_dalarna_riket.csv"
+KOLADA_MUNICIPALITIES = "kolada_rkolada_sysdata/kolada_municipalities.csv"
+KOLADA_GROUPS = "kolada_rkolada_sysdata/kolada_municipality_groups_long.csv"
+KOLADA_JUVAHEM = "kolada_via_juvahem/kolada_N07540_N01951_latest_all_kommuner.csv"
+POPULATION_2010_2016 = "bra_sol_and_kolada_pop_jensfinnas/kolada_befolkning_2010_2016.csv"
+WEB_TRANSCRIBED = "web_pages_transcribed/transcribed_page_figures.csv"
+
+OUTPUT_FILES: tuple[str, ...] = (
+    "indicators.csv",
+    "population.csv",
+    "context_figures.csv",
+    "municipalities.csv",
+    "municipality_groups.csv",
+    "build_record.json",
+)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: the tables (in memory) and the record written beside them."""
+
+    indicators: pd.DataFrame
+    population: pd.DataFrame
+    context: pd.DataFrame
+    municipalities: pd.DataFrame
+    groups: pd.DataFrame
+    record: dict
+
+
+def _provenance(frame: pd.DataFrame, relative: str, entries: dict[str, dict]) -> pd.DataFrame:
+    entry = entries[relative]
+    return frame.assign(source_id=entry["source_id"], raw_path=relative, raw_sha256=entry["sha256"])
+
+
+def _conform(frame: pd.DataFrame, columns: dict, key: tuple[str, ...]) -> pd.DataFrame:
+    out = frame.reindex(columns=list(columns))
+    for column, (dtype, _) in columns.items():
+        if dtype == "float":
+            out[column] = pd.to_numeric(out[column], errors="raise").astype("float64")
+        elif dtype == "int":
+            out[column] = out[column].astype("int64")
+        else:
+            out[column] = out[column].fillna("").astype(str)
+    return out.sort_values(list(key), kind="mergesort", ignore_index=True)
+
+
+def build_tables(raw_dir: Path) -> BuildResult:
+    """Build every processed table from the raw files (nothing is written)."""
+    # Load inputs.
+    problems = verify_raw(raw_dir)
+    if problems:
+        listed = "; ".join(f"{p.path}: {p.problem}" for p in problems[:5])
+        raise ValidationError(f"data/raw does not match its manifest: {listed}")
+    entries = {row["path"]: row for row in read_manifest(raw_dir)}
+    catalog = load_catalog()
+    municipalities = load_kolada_municipalities(raw_dir / KOLADA_MUNICIPALITIES)
+    lookup = name_lookup(municipalities)
+    names = dict(zip(municipalities["code"], municipalities["name"], strict=True))
+    long = bra_lagesbild.read_lagesbild_long(raw_dir / LAGESBILD_LONG)
+    kolada_values = kolada_snapshot.read_juvahem_values(raw_dir / KOLADA_JUVAHEM)
+    groups = kolada_snapshot.read_municipality_groups(raw_dir / KOLADA_GROUPS)
+    population_old = population_snapshot.read_kolada_population_by_name(
+        raw_dir / POPULATION_2010_2016, lookup
+    )
+    context = web_transcribed.read_transcribed(raw_dir / WEB_TRANSCRIBED)
+
+    # Process data.
+    lagesbild, unmapped = bra_lagesbild.lagesbild_to_tidy(
+        long, catalog, lookup, raw_dir / LAGESBILD_LONG
+    )
+    lagesbild = _provenance(lagesbild, LAGESBILD_LONG, entries)
+    kolada = _provenance(
+        kolada_snapshot.kolada_values_to_tidy(kolada_values, catalog), KOLADA_JUVAHEM, entries
+    )
+    implied = lagesbild.loc[
+        lagesbild["indicator_id"] == "bra_totalt",
+        ["municipality_code", "year", "population", "source_id", "raw_path", "raw_sha256"],
+    ].dropna(subset=["population"])
+    implied = implied.assign(
+        age_group="total",
+        sex="total",
+        quality="derived",
+        population_source=bra_lagesbild.POPULATION_NOTE,
+    )
+    population = pd.concat(
+        [
+            implied,
+            _provenance(kolada_snapshot.kolada_population(kolada_values), KOLADA_JUVAHEM, entries),
+            _provenance(population_old, POPULATION_2010_2016, entries),
+            _provenance(web_transcribed.transcribed_population(context), WEB_TRANSCRIBED, entries),
+        ],
+        ignore_index=True,
+    )
+    population = population.loc[population["municipality_code"].isin(names)]
+    population = population.assign(municipality_name=population["municipality_code"].map(names))
+    primary_population = population.loc[population["quality"] == "primary"].set_index(
+        ["municipality_code", "year"]
+    )["population"]
+    kolada_key = pd.MultiIndex.from_frame(kolada[["municipality_code", "year"]])
+    kolada = kolada.assign(population=primary_population.reindex(kolada_key).to_numpy())
+    kolada = kolada.assign(
+        population_source=np.where(
+            kolada["population"].notna(), "Kolada N01951 Invånare totalt (SCB, 31 december)", ""
+        )
+    )
+    indicators = pd.concat([lagesbild, kolada], ignore_index=True)
+    indicators = indicators.assign(municipality_name=indicators["municipality_code"].map(names))
+    indicators = _conform(indicators, INDICATOR_COLUMNS, INDICATOR_KEY)
+    population = _conform(population, POPULATION_COLUMNS, POPULATION_KEY)
+    context = _provenance(context, WEB_TRANSCRIBED, entries).sort_values(
+        ["area_code", "indicator", "year", "source_url"], kind="mergesort", ignore_index=True
+    )
+    groups = groups.sort_values(["group_id", "member_code"], ignore_index=True)
+
+    # Sanity-check outputs.
+    sources = set(read_sources(raw_dir))
+    sha_by_path = {path: row["sha256"] for path, row in entries.items()}
+    problems_found = validate_indicators(
+        indicators, set(names), set(catalog["indicator_id"]), sources, sha_by_path
+    ) + validate_population(population, set(names), sources, sha_by_path)
+    if problems_found:
+        raise ValidationError("; ".join(problems_found))
+    inputs = sorted(
+        {
+            LAGESBILD_LONG,
+            KOLADA_MUNICIPALITIES,
+            KOLADA_GROUPS,
+            KOLADA_JUVAHEM,
+            POPULATION_2010_2016,
+            WEB_TRANSCRIBED,
+        }
+    )
+    record = {
+        "package": "medlofte-analysis",
+        "version": __version__,
+        "inputs": [{"path": p, "sha256": entries[p]["sha256"]} for p in inputs],
+        "unmapped_variables": unmapped,
+        "rows": {
+            "indicators": len(indicators),
+            "population": len(population),
+            "context_figures": len(context),
+            "municipality_groups": len(groups),
+        },
+    }
+    return BuildResult(indicators, population, context, municipalities, groups, record)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")
+
+
+def write_tables(result: BuildResult, processed_dir: Path) -> None:
+    """Write all tables to a temporary folder, then move them into `processed_dir` together."""
+    processed_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".processed-", dir=processed_dir.parent))
+    try:
+        _write_csv(result.indicators, staging / "indicators.csv")
+        _write_csv(result.population, staging / "population.csv")
+        _write_csv(result.context, staging / "context_figures.csv")
+        _write_csv(result.municipalities, staging / "municipalities.csv")
+        _write_csv(result.groups, staging / "municipality_groups.csv")
+        record = dict(result.record)
+        record["outputs"] = [
+            {"path": name, "sha256": sha256_file(staging / name)}
+            for name in OUTPUT_FILES
+            if name != "build_record.json"
+        ]
+        (staging / "build_record.json").write_text(
+            json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+        processed_dir.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUT_FILES:
+            (staging / name).replace(processed_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def build(raw_dir: Path, processed_dir: Path) -> BuildResult:
+    """Build and write data/processed from data/raw; raise (writing nothing) on any problem."""
+    result = build_tables(raw_dir)
+    write_tables(result, processed_dir)
+    return result

@@ -1,0 +1,74 @@
+"""The indicator catalog: what each indicator measures and how to read a change, in advance.
+
+The catalog is data (`indicators.csv` beside this file); `load_catalog` reads and validates it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from medlofte_analysis.config import CATALOG_PATH
+from medlofte_analysis.errors import InputError
+
+FOCUS_AREAS: dict[str, str] = {
+    "unga": "Unga med normbrytande beteende",
+    "narvaro": "Polisiär närvaro på prioriterade platser (trafik, skolor)",
+    "narkotika": "Insatser i samverkan mot narkotika",
+    "vald_nara_relation": "Våld i nära relation",
+    "kontext": "Bakgrund (inget fokusområde)",
+}
+SOURCES: frozenset[str] = frozenset({"bra_lagesbild", "kolada", "survey_template"})
+KINDS: frozenset[str] = frozenset({"outcome", "police_activity", "survey", "context"})
+DIRECTIONS: frozenset[str] = frozenset({"decrease", "increase", "ambiguous", "none"})
+COLUMNS: tuple[str, ...] = (
+    "indicator_id",
+    "name_sv",
+    "name_en",
+    "focus_area",
+    "source",
+    "source_ref",
+    "unit",
+    "kind",
+    "desired_direction",
+    "primary",
+    "interpretation_sv",
+    "series_breaks",
+)
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> pd.DataFrame:
+    """Read the indicator catalog and check every column holds an allowed value."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    if missing:
+        raise InputError(path, "header row", f"columns {list(COLUMNS)}", list(frame.columns))
+    allowed = {
+        "focus_area": set(FOCUS_AREAS),
+        "source": SOURCES,
+        "kind": KINDS,
+        "desired_direction": DIRECTIONS,
+        "primary": {"true", "false"},
+    }
+    for column, values in allowed.items():
+        bad = ~frame[column].isin(values)
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError(
+                path,
+                f"row {row + 2}, column {column}",
+                f"one of {sorted(values)}",
+                frame[column].iloc[row],
+            )
+    duplicated = frame["indicator_id"].duplicated()
+    if duplicated.any():
+        row = int(duplicated.to_numpy().nonzero()[0][0])
+        raise InputError(
+            path,
+            f"row {row + 2}, column indicator_id",
+            "a unique id",
+            frame["indicator_id"].iloc[row],
+        )
+    frame["primary"] = frame["primary"] == "true"
+    return frame.loc[:, list(COLUMNS)]
