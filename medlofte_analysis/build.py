@@ -19,6 +19,7 @@ import pandas as pd
 
 from medlofte_analysis import __version__
 from medlofte_analysis.catalog import load_catalog
+from medlofte_analysis.config import CATALOG_PATH
 from medlofte_analysis.manifest import read_manifest, read_sources, sha256_file, verify_raw
 from medlofte_analysis.municipalities import load_kolada_municipalities, name_lookup
 from medlofte_analysis.schema import (
@@ -81,7 +82,7 @@ def _conform(frame: pd.DataFrame, columns: dict, key: tuple[str, ...]) -> pd.Dat
     return out.sort_values(list(key), kind="mergesort", ignore_index=True)
 
 
-def build_tables(raw_dir: Path) -> BuildResult:
+def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResult:
     """Build every processed table from the raw files (nothing is written)."""
     # Load inputs.
     problems = verify_raw(raw_dir)
@@ -89,7 +90,7 @@ def build_tables(raw_dir: Path) -> BuildResult:
         listed = "; ".join(f"{p.path}: {p.problem}" for p in problems[:5])
         raise ValidationError(f"data/raw does not match its manifest: {listed}")
     entries = {row["path"]: row for row in read_manifest(raw_dir)}
-    catalog = load_catalog()
+    catalog = load_catalog(catalog_path)
     municipalities = load_kolada_municipalities(raw_dir / KOLADA_MUNICIPALITIES)
     lookup = name_lookup(municipalities)
     names = dict(zip(municipalities["code"], municipalities["name"], strict=True))
@@ -213,8 +214,8 @@ def write_tables(result: BuildResult, processed_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def build(raw_dir: Path, processed_dir: Path) -> BuildResult:
+def build(raw_dir: Path, processed_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResult:
     """Build and write data/processed from data/raw; raise (writing nothing) on any problem."""
-    result = build_tables(raw_dir)
+    result = build_tables(raw_dir, catalog_path)
     write_tables(result, processed_dir)
     return result

@@ -6,6 +6,8 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from medlofte_analysis.errors import InputError
 
 # Markers Swedish statistics use for suppressed or missing cells, with the reason we record.
@@ -70,3 +72,26 @@ def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig",)) -> str:
         f"text encoded as {' or '.join(encodings)}",
         data[max(0, last.start - 10) : last.start + 10],
     )
+
+
+def parse_number_column(
+    values: pd.Series, path: Path | str, column: str, first_row: int = 2
+) -> tuple[pd.Series, pd.Series]:
+    """Vectorised `parse_swedish_number` for a whole column: (floats, missing reasons).
+
+    `first_row` is the file row of the first element, used in the error for a bad cell.
+    """
+    text = values.astype(str).str.strip()
+    reasons = text.map(MISSING_MARKERS).fillna("").astype(str)
+    missing = text.isin(list(MISSING_MARKERS))
+    compact = text.str.replace(r"[\s\u00a0\u202f\u2009]", "", regex=True).str.replace(
+        "−", "-", regex=False
+    )
+    ok = compact.str.fullmatch(_NUMBER.pattern).fillna(False).astype(bool)
+    bad = ~ok & ~missing
+    if bad.any():
+        position = int(bad.to_numpy().nonzero()[0][0])
+        location = f"row {first_row + position}, column {column}"
+        parse_swedish_number(values.iloc[position], path, location)
+    numbers = pd.to_numeric(compact.where(ok).str.replace(",", ".", regex=False), errors="coerce")
+    return numbers.astype("float64"), reasons

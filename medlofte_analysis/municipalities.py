@@ -66,8 +66,9 @@ def codes_for_names(
 
     `first_row` is the file row of the series' first element (2 for a CSV with one header row).
     """
-    normalised = names.map(normalise_name)
-    codes = normalised.map(lookup)
+    unique = pd.unique(names.astype(str))
+    code_of = {name: lookup.get(normalise_name(name)) for name in unique}
+    codes = names.astype(str).map(code_of)
     unknown = codes.isna()
     if unknown.any():
         position = int(unknown.to_numpy().nonzero()[0][0])

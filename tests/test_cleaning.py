@@ -45,3 +45,22 @@ def test_empty_file_is_an_error(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(InputError, match="non-empty file"):
         read_text(path)
+
+
+def test_column_parser_matches_the_cell_parser_and_keeps_reasons():
+    import pandas as pd
+
+    from medlofte_analysis.cleaning import parse_number_column
+
+    values, reasons = parse_number_column(pd.Series(["1 234,5", "..", "7"]), "f.csv", "varde")
+    assert values.tolist()[0] == 1234.5 and values.isna().tolist() == [False, True, False]
+    assert reasons.tolist()[1].startswith("suppressed")
+
+
+def test_column_parser_names_the_first_bad_row():
+    import pandas as pd
+
+    from medlofte_analysis.cleaning import parse_number_column
+
+    with pytest.raises(InputError, match=r"row 4, column varde"):
+        parse_number_column(pd.Series(["1", "2", "tre"]), "f.csv", "varde")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number
+from medlofte_analysis.cleaning import parse_number_column
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.municipalities import codes_for_names
 
@@ -42,11 +42,7 @@ def read_lagesbild_long(path: Path) -> pd.DataFrame:
         raise InputError(
             path, "header row", f"columns {list(LONG_COLUMNS)} and data rows", list(frame.columns)
         )
-    values, reasons = [], []
-    for position, text in enumerate(frame["varde"]):
-        value, reason = parse_swedish_number(text, path, f"row {position + 2}, column varde")
-        values.append(np.nan if value is None else value)
-        reasons.append(reason)
+    values, reasons = parse_number_column(frame["varde"], path, "varde")
     years = pd.to_numeric(frame["ar"], errors="coerce")
     if years.isna().any():
         row = int(years.isna().to_numpy().nonzero()[0][0])
