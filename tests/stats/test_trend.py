@@ -1,0 +1,148 @@
+"""Tests for medlofte_analysis.stats.trend against hand calculations, a direct likelihood
+maximisation (scipy, not statsmodels) and seeded simulation."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from medlofte_analysis.stats.trend import trend_projection
+
+PRE_YEARS = list(range(2015, 2024))
+PRE_COUNTS = [20, 22, 25, 24, 28, 30, 27, 33, 35]
+PRE_EXPOSURES = [17_000, 17_400, 17_900, 18_300, 18_800, 19_200, 19_600, 20_000, 20_400]
+
+
+def test_exact_exponential_growth_is_recovered():
+    # counts double each year with constant exposure: slope = ln 2, projection 160, 320.
+    res = trend_projection([1, 2, 3, 4], [10, 20, 40, 80], [1, 1, 1, 1], [5, 6], [160, 320], [1, 1])
+    assert res.slope == pytest.approx(math.log(2), rel=1e-6)
+    assert res.expected_by_year == pytest.approx((160.0, 320.0), rel=1e-6)
+    assert res.expected == pytest.approx(480.0, rel=1e-6)
+    assert res.ratio == pytest.approx(1.0, rel=1e-6)
+    assert res.dispersion == 1.0  # perfect fit: Pearson chi2 = 0, floored at 1
+    assert res.dispersion_raw == pytest.approx(0.0, abs=1e-8)
+
+
+def _direct_poisson_fit(years, counts, exposures):
+    """Maximise the Poisson log-likelihood with scipy.optimize (independent of statsmodels)."""
+    t = np.asarray(years, float) - np.mean(years)
+    y = np.asarray(counts, float)
+    off = np.log(np.asarray(exposures, float))
+
+    def nll(b):
+        return -np.sum(stats.poisson.logpmf(y, np.exp(b[0] + b[1] * t + off)))
+
+    b = optimize.minimize(nll, x0=[np.log(y.sum() / np.sum(exposures)), 0.0], method="BFGS",
+                          options={"gtol": 1e-10}).x  # fmt: skip
+    mu = np.exp(b[0] + b[1] * t + off)
+    pearson = np.sum((y - mu) ** 2 / mu) / (len(y) - 2)
+    x = np.column_stack([np.ones_like(t), t])
+    info_inv = np.linalg.inv(x.T @ (mu[:, None] * x))
+    return b, t, pearson, info_inv
+
+
+def test_fit_matches_direct_likelihood_maximisation():
+    b, t, pearson, info_inv = _direct_poisson_fit(PRE_YEARS, PRE_COUNTS, PRE_EXPOSURES)
+    res = trend_projection(PRE_YEARS, PRE_COUNTS, PRE_EXPOSURES, [2024, 2025], [30, 32],
+                           [20_800, 21_200])  # fmt: skip
+    assert res.slope == pytest.approx(b[1], rel=1e-5)
+    assert res.dispersion_raw == pytest.approx(pearson, rel=1e-4)
+    phi = max(1.0, pearson)
+    assert res.slope_se == pytest.approx(math.sqrt(phi * info_inv[1, 1]), rel=1e-4)
+    centre = np.mean(PRE_YEARS)
+    expected = [
+        np.exp(b[0] + b[1] * (yr - centre)) * e for yr, e in [(2024, 20_800), (2025, 21_200)]
+    ]
+    assert res.expected_by_year == pytest.approx(tuple(expected), rel=1e-5)
+    assert res.observed == 62
+
+
+def test_overdispersed_pre_period_inflates_dispersion():
+    counts = [10, 30, 12, 35, 9, 33, 14, 31]
+    b, t, pearson, _ = _direct_poisson_fit(range(2015, 2023), counts, [1] * 8)
+    res = trend_projection(range(2015, 2023), counts, [1] * 8, [2024, 2025], [20, 20], [1, 1])
+    assert res.dispersion == pytest.approx(pearson, rel=1e-4)
+    assert res.dispersion > 3
+
+
+def test_prediction_interval_coverage_and_size_by_simulation():
+    rng = np.random.default_rng(2024)
+    reps = 300
+    years = np.arange(2015, 2023)
+    fyears = np.array([2024, 2025])
+    true_mu = lambda yr: 20.0 * np.exp(0.04 * (yr - 2015))  # noqa: E731
+    covered = rejected = 0
+    for _ in range(reps):
+        pre = rng.poisson(true_mu(years))
+        post = rng.poisson(true_mu(fyears))
+        res = trend_projection(years, pre, np.ones(8), fyears, post, np.ones(2))
+        covered += res.prediction_lower <= post.sum() <= res.prediction_upper
+        rejected += res.p_value <= 0.05
+    tol = 3 * math.sqrt(0.05 * 0.95 / reps)
+    assert covered / reps >= 0.95 - tol
+    assert rejected / reps <= 0.05 + tol
+
+
+def test_large_drop_is_detected():
+    res = trend_projection(range(2015, 2023), [50, 52, 48, 51, 49, 50, 53, 47], [1] * 8,
+                           [2024, 2025], [20, 18], [1, 1])  # fmt: skip
+    assert res.p_value < 0.001
+    assert res.ci_upper < 1.0 < 1.0 / res.ratio
+
+
+def test_ratio_interval_comes_from_prediction_interval():
+    res = trend_projection(PRE_YEARS, PRE_COUNTS, PRE_EXPOSURES, [2024, 2025], [30, 32],
+                           [20_800, 21_200])  # fmt: skip
+    assert res.prediction_lower < res.expected < res.prediction_upper
+    assert res.ci_lower == pytest.approx(res.observed / res.prediction_upper)
+    assert res.ci_upper == pytest.approx(res.observed / res.prediction_lower)
+
+
+def test_fewer_than_three_pre_years_gives_nan_and_warning():
+    res = trend_projection([2021, 2022], [5, 7], [1, 1], [2024, 2025], [6, 8], [1, 1])
+    assert math.isnan(res.expected) and math.isnan(res.p_value)
+    assert "only 2 pre-period years" in res.warning
+    assert res.observed == 14 and len(res.expected_by_year) == 2
+
+
+def test_all_zero_pre_counts_warns():
+    res = trend_projection([2017, 2018, 2019], [0, 0, 0], [1, 1, 1], [2024], [2], [1])
+    assert math.isnan(res.expected)
+    assert "all pre-period counts are zero" in res.warning
+
+
+def test_boundary_fit_with_zeros_at_one_end_is_not_projected():
+    # Pre counts 0, 0, 1: the Poisson MLE of the slope is +infinity; no projection is made.
+    res = trend_projection([2016, 2017, 2018], [0, 0, 1], [1, 1, 1], [2024], [1], [1])
+    assert math.isnan(res.expected) and math.isnan(res.p_value)
+    assert "trend not estimable" in res.warning
+
+
+def test_pandemic_years_warn():
+    res = trend_projection(PRE_YEARS, PRE_COUNTS, PRE_EXPOSURES, [2024], [30], [20_800])
+    assert "pandemic years 2020–2021" in res.warning
+
+
+def test_missing_pre_year_is_dropped_with_warning():
+    counts = [20, float("nan"), 25, 24, 28]
+    res = trend_projection(range(2015, 2020), counts, [1] * 5, [2024], [30], [1])
+    assert res.n_pre_years == 4
+    assert "2016" in res.warning
+
+
+def test_zero_observed_gives_small_p_and_warning():
+    res = trend_projection(range(2015, 2023), [10] * 8, [1] * 8, [2024, 2025], [0, 0], [1, 1])
+    assert res.ratio == 0.0 and res.p_value < 0.001
+    assert "observed follow-up total is 0" in res.warning
+
+
+def test_negative_count_raises_naming_argument():
+    with pytest.raises(ValueError, match="pre_counts"):
+        trend_projection([2017, 2018, 2019], [3, -1, 4], [1, 1, 1], [2024], [2], [1])
+
+
+def test_overlapping_followup_raises():
+    with pytest.raises(ValueError, match="followup_years"):
+        trend_projection([2017, 2018, 2019], [3, 1, 4], [1, 1, 1], [2019], [2], [1])
