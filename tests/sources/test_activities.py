@@ -1,0 +1,114 @@
+"""Tests for the activity-log reader (SYNTHETIC activities typed into the template)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from medlofte_analysis.errors import InputError, PersonalDataError
+from medlofte_analysis.sources.activities import OUTPUT_COLUMNS, read_activity_workbook
+from medlofte_analysis.templates_excel import activity_template
+
+# kommunkod, år, fokusområde, aktivitet, planerad, genomförd, antal, enhet, kommentar
+GOOD = [
+    "0330",
+    2024,
+    "narvaro",
+    "Hastighetskontroll vid skola",
+    "ja",
+    "delvis",
+    3,
+    "kontroller",
+    "syntetiskt testvärde",
+]
+
+
+def _row(**changes):
+    names = [
+        "kommunkod",
+        "år",
+        "fokusområde",
+        "aktivitet",
+        "planerad",
+        "genomförd",
+        "antal",
+        "enhet",
+        "kommentar",
+    ]
+    values = dict(zip(names, GOOD, strict=True))
+    values.update(changes)
+    return [values[name] for name in names]
+
+
+def test_reads_a_filled_template(fill_template):
+    frame = read_activity_workbook(fill_template(activity_template(), "Aktiviteter", [_row()]))
+    assert tuple(frame.columns) == OUTPUT_COLUMNS
+    row = frame.iloc[0]
+    assert (row["municipality_code"], row["focus_area"], row["planned"]) == (
+        "0330",
+        "narvaro",
+        True,
+    )
+    assert (row["carried_out"], row["amount"], row["unit"]) == ("delvis", 3.0, "kontroller")
+
+
+def test_blank_amount_is_missing_not_zero(fill_template):
+    path = fill_template(activity_template(), "Aktiviteter", [_row(antal=None, enhet=None)])
+    frame = read_activity_workbook(path)
+    assert (
+        math.isnan(frame["amount"].item()) and frame["missing_reason"].item() == "blank in source"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "cell"),
+    [
+        ({"fokusområde": "trafik"}, "Aktiviteter!C2"),
+        ({"planerad": "kanske"}, "Aktiviteter!E2"),
+        ({"genomförd": "klart"}, "Aktiviteter!F2"),
+        ({"antal": -2}, "Aktiviteter!G2"),
+        ({"enhet": None}, "Aktiviteter!H2"),
+        ({"kommunkod": "33"}, "Aktiviteter!A2"),
+    ],
+)
+def test_bad_cell_raises_naming_sheet_and_cell(fill_template, change, cell):
+    path = fill_template(activity_template(), "Aktiviteter", [_row(**change)])
+    with pytest.raises(InputError, match=rf"filled\.xlsx: {cell}"):
+        read_activity_workbook(path)
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["850101-1234", "19850101-1234", "198501011234", "8501011234", "850161+1234", 198501011234],
+)
+def test_personal_identity_number_is_refused_and_masked(fill_template, number):
+    path = fill_template(
+        activity_template(),
+        "Aktiviteter",
+        [_row(kommentar=f"gäller {number}") if isinstance(number, str) else _row(antal=number)],
+    )
+    with pytest.raises(PersonalDataError, match=r"Aktiviteter!(I|G)2") as caught:
+        read_activity_workbook(path)
+    assert "1234" not in str(caught.value) and "XXXX" in str(caught.value)
+
+
+def test_personal_number_in_any_sheet_is_refused(write_xlsx):
+    path = write_xlsx(
+        "x.xlsx", {"Aktiviteter": [["kommunkod"]], "Anteckningar": [["a"], ["a", "850101-1234"]]}
+    )
+    with pytest.raises(PersonalDataError, match=r"Anteckningar!B2"):
+        read_activity_workbook(path)
+
+
+@pytest.mark.parametrize("header", ["namn", "Personnummer", "Förnamn", "deltagare namn"])
+def test_personal_data_header_is_refused(write_xlsx, header):
+    path = write_xlsx("x.xlsx", {"Aktiviteter": [["kommunkod", "år", header]]})
+    with pytest.raises(PersonalDataError, match=r"Aktiviteter!C1"):
+        read_activity_workbook(path)
+
+
+@pytest.mark.parametrize("text", ["2024-05-01", "070-1234567", "12 kontroller 2024", "20241301"])
+def test_ordinary_numbers_are_not_taken_for_personal_numbers(fill_template, text):
+    path = fill_template(activity_template(), "Aktiviteter", [_row(kommentar=text)])
+    assert len(read_activity_workbook(path)) == 1
