@@ -9,6 +9,7 @@ the same raw files give identical bytes (no timestamps; fixed sort order and num
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,8 +31,11 @@ from medlofte_analysis.schema import (
 )
 from medlofte_analysis.sources import (
     bra_lagesbild,
+    bra_lagesbild_xlsx,
+    kolada_api,
     kolada_snapshot,
     population_snapshot,
+    scb_pxweb,
     web_transcribed,
 )
 from medlofte_analysis.validation import ValidationError, validate_indicators, validate_population
@@ -51,6 +55,11 @@ OUTPUT_FILES: tuple[str, ...] = (
     "municipality_groups.csv",
     "build_record.json",
 )
+
+
+KOLADA_PAGE = re.compile(r"^kolada_api/[^/]+/page-\d+\.json$")
+SCB_POPULATION = re.compile(r"^scb_pxweb/[^/]+/befolkning\.json$")
+LAGESBILD_XLSX = re.compile(r"^bra_lagesbild_xlsx/.+\.xlsx$")
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,83 @@ def _conform(frame: pd.DataFrame, columns: dict, key: tuple[str, ...]) -> pd.Dat
     return out.sort_values(list(key), kind="mergesort", ignore_index=True)
 
 
+def _attach_population(indicators: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Give rate-only rows (Kolada) the primary published total population of their year."""
+    totals = population.loc[
+        (population["quality"] == "primary")
+        & (population["age_group"] == "total")
+        & (population["sex"] == "total")
+    ]
+    by_key = totals.groupby(["municipality_code", "year"])[["population", "population_source"]]
+    latest = by_key.last()
+    key = pd.MultiIndex.from_frame(indicators[["municipality_code", "year"]])
+    if "population" not in indicators:
+        indicators = indicators.assign(population=np.nan, population_source="")
+    needs = (indicators["population"].isna() & (indicators["unit"] == "per 100 000 inv")).to_numpy()
+    found = latest.reindex(key)
+    population_values = np.where(
+        needs, found["population"].to_numpy(), indicators["population"].to_numpy()
+    )
+    source_values = np.where(
+        needs,
+        found["population_source"].fillna("").to_numpy(),
+        indicators["population_source"].fillna("").to_numpy(),
+    )
+    return indicators.assign(population=population_values, population_source=source_values)
+
+
+def _fetched_snapshots(
+    raw_dir: Path, entries: dict[str, dict], catalog: pd.DataFrame, lookup: dict[str, str]
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[str]]:
+    """Snapshots added by `medlofte fetch`: Kolada API pages, SCB population, Brå workbooks.
+
+    Returns indicator frames, population frames and the unmapped Brå variables. Files are read
+    in path order (fetch dates sort), so a later snapshot of the same key replaces an earlier
+    one when the frames are de-duplicated by the caller.
+    """
+    indicator_frames: list[pd.DataFrame] = []
+    population_frames: list[pd.DataFrame] = []
+    unmapped: list[str] = []
+    for relative in sorted(entries):
+        path = raw_dir / relative
+        if KOLADA_PAGE.match(relative):
+            values = kolada_api.read_kolada_pages([path])
+            values = values.loc[values["gender"] == "T"]
+            indicator_frames.append(
+                _provenance(
+                    kolada_snapshot.kolada_values_to_tidy(values, catalog), relative, entries
+                )
+            )
+            population_frames.append(
+                _provenance(kolada_snapshot.kolada_population(values), relative, entries)
+            )
+        elif SCB_POPULATION.match(relative):
+            frame = scb_pxweb.parse_pxweb_v1(kolada_api.load_json(path), str(path))
+            population_frames.append(
+                _provenance(
+                    pd.DataFrame(
+                        {
+                            "municipality_code": frame["municipality_code"],
+                            "year": frame["year"],
+                            "age_group": frame["age"],
+                            "sex": frame["sex"],
+                            "population": frame["population"],
+                            "quality": "primary",
+                            "population_source": "SCB BE0101N1 Folkmängd 31 december (PxWeb)",
+                        }
+                    ).dropna(subset=["population"]),
+                    relative,
+                    entries,
+                )
+            )
+        elif LAGESBILD_XLSX.match(relative):
+            long = bra_lagesbild_xlsx.read_lagesbild_workbook(path)
+            tidy, missing = bra_lagesbild.lagesbild_to_tidy(long, catalog, lookup, path)
+            indicator_frames.append(_provenance(tidy, relative, entries))
+            unmapped += missing
+    return indicator_frames, population_frames, sorted(set(unmapped))
+
+
 def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResult:
     """Build every processed table from the raw files (nothing is written)."""
     # Load inputs.
@@ -107,6 +193,10 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
         long, catalog, lookup, raw_dir / LAGESBILD_LONG
     )
     lagesbild = _provenance(lagesbild, LAGESBILD_LONG, entries)
+    fetched_indicators, fetched_population, fetched_unmapped = _fetched_snapshots(
+        raw_dir, entries, catalog, lookup
+    )
+    unmapped = sorted(set(unmapped) | set(fetched_unmapped))
     kolada = _provenance(
         kolada_snapshot.kolada_values_to_tidy(kolada_values, catalog), KOLADA_JUVAHEM, entries
     )
@@ -126,22 +216,16 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
             _provenance(kolada_snapshot.kolada_population(kolada_values), KOLADA_JUVAHEM, entries),
             _provenance(population_old, POPULATION_2010_2016, entries),
             _provenance(web_transcribed.transcribed_population(context), WEB_TRANSCRIBED, entries),
+            *fetched_population,
         ],
         ignore_index=True,
-    )
+    ).drop_duplicates(list(POPULATION_KEY), keep="last")
     population = population.loc[population["municipality_code"].isin(names)]
     population = population.assign(municipality_name=population["municipality_code"].map(names))
-    primary_population = population.loc[population["quality"] == "primary"].set_index(
-        ["municipality_code", "year"]
-    )["population"]
-    kolada_key = pd.MultiIndex.from_frame(kolada[["municipality_code", "year"]])
-    kolada = kolada.assign(population=primary_population.reindex(kolada_key).to_numpy())
-    kolada = kolada.assign(
-        population_source=np.where(
-            kolada["population"].notna(), "Kolada N01951 Invånare totalt (SCB, 31 december)", ""
-        )
-    )
-    indicators = pd.concat([lagesbild, kolada], ignore_index=True)
+    indicators = pd.concat([lagesbild, kolada, *fetched_indicators], ignore_index=True)
+    # A snapshot fetched later (sorted after the shipped files) replaces the same key.
+    indicators = indicators.drop_duplicates(list(INDICATOR_KEY), keep="last")
+    indicators = _attach_population(indicators, population)
     indicators = indicators.assign(municipality_name=indicators["municipality_code"].map(names))
     indicators = _conform(indicators, INDICATOR_COLUMNS, INDICATOR_KEY)
     population = _conform(population, POPULATION_COLUMNS, POPULATION_KEY)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.config import PROCESSED_DIR, RAW_DIR
+from medlofte_analysis.config import PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
 from medlofte_analysis.errors import ConfigError, InputError
 from medlofte_analysis.validation import ValidationError
 
@@ -72,6 +72,60 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _years(text: str) -> list[int]:
+    """'2015-2025' or '2022,2024' → a list of years."""
+    if "-" in text:
+        first, last = (int(part) for part in text.split("-", 1))
+        return list(range(first, last + 1))
+    return [int(part) for part in text.split(",")]
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from medlofte_analysis import fetch
+
+    raw = Path(args.raw)
+    if args.source == "kolada":
+        paths = fetch.fetch_kolada(
+            args.kpis or list(fetch.DEFAULT_KOLADA_KPIS) + ["N01951"],
+            args.municipality,
+            _years(args.years),
+            raw,
+            now=_now(),
+        )
+    elif args.source == "scb":
+        paths = fetch.fetch_scb_population(
+            args.municipality, _years(args.years), raw, now=_now(), by_age_sex=args.by_age_sex
+        )
+    else:
+        if not args.file:
+            raise InputError(None, "--file", "the path of the downloaded Brå workbook (.xlsx)")
+        paths = fetch.register_bra_workbook(Path(args.file), raw, origin=args.origin, now=_now())
+    for path in paths:
+        print(f"saved {path.relative_to(raw).as_posix()}")
+    print("Run `medlofte build` to use the new snapshot.")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from medlofte_analysis.report import run_report
+
+    configs = (
+        ["evaluations/knivsta-2024-2025.toml", "evaluations/demo-dalarna.toml"]
+        if args.all
+        else [args.config]
+    )
+    for config in configs:
+        result = run_report(config, args.municipality or None, execute=not args.no_execute)
+        print(f"Wrote {result.html.relative_to(PROJECT_ROOT).as_posix()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests and `--help`)."""
     parser = argparse.ArgumentParser(
@@ -91,6 +145,46 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--raw", default=str(RAW_DIR))
     validate.add_argument("--processed", default=str(PROCESSED_DIR))
     validate.set_defaults(func=_cmd_validate)
+    fetch = sub.add_parser(
+        "fetch",
+        help="add new raw snapshots (needs internet): Kolada API, SCB population, or a Brå "
+        "lägesbild workbook downloaded by hand",
+    )
+    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx"])
+    fetch.add_argument(
+        "--municipality",
+        nargs="+",
+        default=["0330"],
+        help="municipality codes (default: %(default)s)",
+    )
+    fetch.add_argument("--years", default="2015-2025", help="e.g. 2015-2025 or 2022,2024")
+    fetch.add_argument("--kpis", nargs="*", help="Kolada KPI ids (default: the catalog's)")
+    fetch.add_argument("--by-age-sex", action="store_true", help="SCB: by age and sex")
+    fetch.add_argument("--file", help="bra-xlsx: the downloaded workbook")
+    fetch.add_argument(
+        "--origin",
+        default="https://bra.se/statistik/indikatorer-for-kommuners-lagesbild",
+        help="bra-xlsx: the address it was downloaded from",
+    )
+    fetch.add_argument("--raw", default=str(RAW_DIR))
+    fetch.set_defaults(func=_cmd_fetch)
+    report = sub.add_parser(
+        "report", help="execute the notebooks for an evaluation and write its HTML report"
+    )
+    report.add_argument(
+        "config",
+        nargs="?",
+        default="evaluations/knivsta-2024-2025.toml",
+        help="evaluation file, relative to the project (default: %(default)s)",
+    )
+    report.add_argument("--municipality", help="evaluate another municipality (four-digit code)")
+    report.add_argument("--all", action="store_true", help="every shipped evaluation")
+    report.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="export the already executed notebooks without running them",
+    )
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

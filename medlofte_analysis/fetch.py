@@ -231,3 +231,37 @@ def fetch_scb_population(
         return _commit(raw_dir, staging, f"scb_pxweb/{date}", source)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def register_bra_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
+    """Add a Brå lägesbild workbook that an analyst downloaded by hand to `data/raw`.
+
+    Brå publishes one xlsx per municipality at
+    https://bra.se/statistik/indikatorer-for-kommuners-lagesbild with no API, so the analyst
+    downloads it and this copies its bytes unchanged to
+    `bra_lagesbild_xlsx/<date>/<file name>` with a manifest and a sources entry. The workbook is
+    read once first, so a file that is not a lägesbild workbook is refused before anything is
+    written.
+    """
+    from medlofte_analysis.sources.bra_lagesbild_xlsx import read_lagesbild_workbook
+
+    workbook = Path(workbook)
+    read_lagesbild_workbook(workbook)
+    date = _date(now)
+    staging = _staging(Path(raw_dir))
+    try:
+        shutil.copyfile(workbook, staging / workbook.name)
+        source = {
+            "source_id": f"bra_lagesbild_xlsx_{date}",
+            "publisher": "Brå (Brottsförebyggande rådet)",
+            "title": "Indikatorer för kommuners lägesbild (kommunens Excelfil)",
+            "origin": origin,
+            "retrieved": now,
+            "licence": "Fri användning med källhänvisning",
+            "attribution": "Källa: Brå",
+            "confidence": "high",
+            "note": f"Downloaded by hand as {workbook.name}; registered with `medlofte fetch`.",
+        }
+        return _commit(Path(raw_dir), staging, f"bra_lagesbild_xlsx/{date}/{workbook.stem}", source)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
