@@ -1,0 +1,179 @@
+"""An evaluation as data: a TOML file names the municipality, the focus areas with their
+indicators, the baseline, the follow-up, the pre-period and the comparison group.
+
+`load_config` reads it and `check_config` refuses, before any notebook runs, a configuration
+with an unknown municipality, an indicator missing from the catalog, or years outside the data.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from medlofte_analysis.catalog import FOCUS_AREAS
+from medlofte_analysis.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Who the target is compared with.
+
+    `kolada_group`: the title of a Kolada municipality group, e.g. "Liknande kommuner
+    socioekonomi, {kommun}" ({kommun} = the municipality's name; the newest year's group with
+    that title is used);
+    `municipalities`: an explicit list of codes (used when no group is named, or added to it);
+    `county`: a county code ("0003" = Uppsala län) used as a second, broader comparison.
+    """
+
+    kolada_group: str = ""
+    municipalities: tuple[str, ...] = ()
+    county: str = ""
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """One evaluation: what to compare, when, with whom."""
+
+    id: str
+    title: str
+    municipality: str
+    kind: str
+    baseline_years: tuple[int, ...]
+    followup_years: tuple[int, ...]
+    pre_period: tuple[int, int]
+    focus_areas: dict[str, tuple[str, ...]]
+    primary: tuple[str, ...]
+    comparison: Comparison
+    alpha: float = 0.05
+    note: str = ""
+    path: str = ""
+    pledge_text: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """Every indicator of the evaluation, in focus-area order, without repeats."""
+        seen: dict[str, None] = {}
+        for ids in self.focus_areas.values():
+            for indicator in ids:
+                seen.setdefault(indicator, None)
+        return tuple(seen)
+
+
+def _years(value: object, path: Path, key: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
+        raise ConfigError(f"{path}: [{key}] expected a non-empty list of years, found {value!r}")
+    return tuple(sorted(value))
+
+
+def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig:
+    """Read an evaluation file; `municipality` overrides its municipality code (one parameter)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such evaluation file") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from error
+    try:
+        evaluation = data["evaluation"]
+        areas = data["focus_areas"]
+    except KeyError as error:
+        raise ConfigError(f"{path}: expected a [{error.args[0]}] table") from error
+    unknown_areas = sorted(set(areas) - set(FOCUS_AREAS))
+    if unknown_areas:
+        raise ConfigError(
+            f"{path}: focus area(s) {unknown_areas} expected one of {sorted(FOCUS_AREAS)}"
+        )
+    focus_areas = {name: tuple(spec.get("indicators", [])) for name, spec in areas.items()}
+    primary = tuple(i for spec in areas.values() for i in spec.get("primary", []))
+    pre = evaluation.get("pre_period", [])
+    if not (isinstance(pre, list) and len(pre) == 2 and all(isinstance(y, int) for y in pre)):
+        raise ConfigError(f"{path}: pre_period expected [first_year, last_year], found {pre!r}")
+    comparison = data.get("comparison", {})
+    code = municipality or evaluation.get("municipality", "")
+    config = EvaluationConfig(
+        id=str(evaluation.get("id", Path(path).stem)),
+        title=str(evaluation.get("title", "")),
+        municipality=str(code),
+        kind=str(evaluation.get("kind", "evaluation")),
+        baseline_years=_years(evaluation.get("baseline_years"), path, "baseline_years"),
+        followup_years=_years(evaluation.get("followup_years"), path, "followup_years"),
+        pre_period=(pre[0], pre[1]),
+        focus_areas=focus_areas,
+        primary=primary,
+        comparison=Comparison(
+            kolada_group=str(comparison.get("kolada_group", "")),
+            municipalities=tuple(str(c) for c in comparison.get("municipalities", [])),
+            county=str(comparison.get("county", "")),
+        ),
+        alpha=float(evaluation.get("alpha", 0.05)),
+        note=str(evaluation.get("note", "")),
+        path=str(path),
+        pledge_text=str(evaluation.get("pledge_text", "")),
+    )
+    if municipality and municipality != evaluation.get("municipality"):
+        # Another municipality: its own id and its own county (the first two digits of a
+        # municipality code are its county's code). A Kolada group title written with the
+        # placeholder {kommun} follows the municipality; a fixed title or list is kept.
+        county = f"00{municipality[:2]}" if config.comparison.county else ""
+        config = replace(
+            config,
+            id=f"{config.id}-{municipality}",
+            comparison=replace(config.comparison, county=county),
+        )
+    return config
+
+
+def resolve_group_title(config: EvaluationConfig, municipality_name: str) -> EvaluationConfig:
+    """Fill the {kommun} placeholder of the Kolada group title with the municipality's name."""
+    title = config.comparison.kolada_group.replace("{kommun}", municipality_name)
+    return replace(config, comparison=replace(config.comparison, kolada_group=title))
+
+
+def check_config(
+    config: EvaluationConfig,
+    catalog: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    indicators: pd.DataFrame,
+) -> None:
+    """Refuse a configuration that cannot be run, with a message that says what to fix."""
+    where = config.path or config.id
+    codes = set(municipalities["code"])
+    if config.municipality not in codes:
+        raise ConfigError(
+            f"{where}: municipality {config.municipality!r} is not a code in "
+            "Kolada's municipality list (four digits, e.g. '0330' for Knivsta)"
+        )
+    for code in config.comparison.municipalities + (
+        (config.comparison.county,) if config.comparison.county else ()
+    ):
+        if code not in codes:
+            raise ConfigError(f"{where}: comparison code {code!r} is not in Kolada's list")
+    known = set(catalog["indicator_id"])
+    for indicator in config.indicators + config.primary:
+        if indicator not in known:
+            raise ConfigError(
+                f"{where}: indicator {indicator!r} is not in the catalog "
+                "(medlofte_analysis/catalog/indicators.csv)"
+            )
+    for indicator in config.primary:
+        if indicator not in config.indicators:
+            raise ConfigError(
+                f"{where}: primary outcome {indicator!r} is not listed under "
+                "any focus area's indicators"
+            )
+    first, last = int(indicators["year"].min()), int(indicators["year"].max())
+    for year in config.baseline_years + config.followup_years:
+        if not first <= year <= last:
+            raise ConfigError(f"{where}: year {year} is outside the data ({first}–{last})")
+    if max(config.baseline_years) >= min(config.followup_years):
+        raise ConfigError(f"{where}: baseline years must come before the follow-up years")
+    if config.pre_period[1] < max(config.baseline_years) or config.pre_period[0] > min(
+        config.baseline_years
+    ):
+        raise ConfigError(
+            f"{where}: pre_period {list(config.pre_period)} must contain the baseline years"
+        )
