@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import HTML
 
 from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.config import MANUAL_DIR, PROCESSED_DIR, RAW_DIR
@@ -365,3 +366,11 @@ def settings_table(evaluation: Evaluation) -> pd.DataFrame:
         ("Primära utfall", ", ".join(config.primary) or "katalogens"),
     ]
     return pd.DataFrame(rows, columns=["Inställning", "Värde"])
+
+
+def show(table: pd.DataFrame, table_id: str = "") -> HTML:
+    """Display a table without its row numbers (and with a stable HTML id, if given)."""
+    markup = table.to_html(
+        index=False, border=0, classes="tabell", na_rep="–", table_id=table_id or None, escape=True
+    )
+    return HTML(markup)

@@ -95,16 +95,16 @@ def focus_notebook(area: str, title: str, pledge: str, reading: str) -> nbformat
                 "många test (Benjamini–Hochberg). *Minsta upptäckbara förändring* är den "
                 "förändring som hade hittats med 80 % sannolikhet."
             ),
-            new_code_cell(f'presentation.results_table(ev, "{area}")'),
+            new_code_cell(f'presentation.show(presentation.results_table(ev, "{area}"))'),
             new_markdown_cell("## Skattningar med osäkerhet"),
             new_code_cell(
-                f'plots.forest_figure(ev.results[ev.results["focus_area"] == "{area}"], '
-                '"Huvudskattning per mått med 95 %-intervall");'
+                f'figure = plots.forest_figure(ev.results[ev.results["focus_area"] == "{area}"], '
+                '"Huvudskattning per mått med 95 %-intervall")'
             ),
             new_markdown_cell("## Tolkning"),
             new_code_cell(f'Markdown(presentation.interpretation_markdown(ev, "{area}"))'),
             new_markdown_cell("## Data som saknas"),
-            new_code_cell(f'presentation.gaps_table(ev, "{area}")'),
+            new_code_cell(f'presentation.show(presentation.gaps_table(ev, "{area}"))'),
         ]
     )
 
@@ -123,13 +123,13 @@ def summary_notebook() -> nbformat.NotebookNode:
                 "## Resultattavla\n\nEn rad per mått, primära utfall (valda i förväg) i fetstil. "
                 "Bedömningen bygger på den starkaste metod som kunde användas för måttet."
             ),
-            new_code_cell("plots.scorecard_figure(ev.results, presentation.FOCUS_AREAS);"),
+            new_code_cell("figure = plots.scorecard_figure(ev.results, presentation.FOCUS_AREAS)"),
             new_code_cell("presentation.verdict_counts(ev)"),
-            new_code_cell("presentation.scorecard_table(ev)"),
+            new_code_cell('presentation.show(presentation.scorecard_table(ev), "resultattavla")'),
             new_markdown_cell("## Primära utfall med osäkerhet"),
             new_code_cell(
-                'plots.forest_figure(ev.results[ev.results["primary"]], '
-                '"Primära utfall: huvudskattning med 95 %-intervall");'
+                'figure = plots.forest_figure(ev.results[ev.results["primary"]], '
+                '"Primära utfall: huvudskattning med 95 %-intervall")'
             ),
             new_markdown_cell(
                 "## Så ska resultatet läsas\n\n"
@@ -146,9 +146,9 @@ def summary_notebook() -> nbformat.NotebookNode:
                 "*fungerade inte* från *genomfördes inte*: se avsnittet om genomförande."
             ),
             new_markdown_cell("## Förklaring av symbolerna"),
-            new_code_cell("plots.verdict_legend()"),
+            new_code_cell("presentation.show(plots.verdict_legend())"),
             new_markdown_cell("## Data som saknas"),
-            new_code_cell("presentation.gaps_table(ev)"),
+            new_code_cell("presentation.show(presentation.gaps_table(ev))"),
         ]
     )
 
@@ -167,20 +167,20 @@ def overview_notebook() -> nbformat.NotebookNode:
                 "`data/raw/`, med kontrollsumma (sha256), ursprungsadress och hämtdatum. Filerna "
                 "ändras aldrig av koden."
             ),
-            new_code_cell("presentation.sources_table()"),
+            new_code_cell("presentation.show(presentation.sources_table())"),
             new_markdown_cell("## Täckning: år med värden per indikator"),
-            new_code_cell("presentation.coverage_table(ev)"),
+            new_code_cell("presentation.show(presentation.coverage_table(ev))"),
             new_markdown_cell(
                 "## Data som saknas\n\nDet som saknas redovisas här och i varje avsnitt. Inget "
                 "värde har fyllts i, uppskattats eller interpolerats."
             ),
-            new_code_cell("presentation.gaps_table(ev)"),
+            new_code_cell("presentation.show(presentation.gaps_table(ev))"),
             new_markdown_cell(
                 "## Sekundära uppgifter (citat på webbsidor)\n\nSiffror som citerats i "
                 "tidningar och på webbsidor. De används bara som bakgrund och kontroll, aldrig i "
                 "beräkningarna."
             ),
-            new_code_cell("presentation.context_figures_table(ev)"),
+            new_code_cell("presentation.show(presentation.context_figures_table(ev))"),
             new_markdown_cell(
                 "## Kvalitet\n\n"
                 "- Anmälda brott räknas där brottet begicks och revideras året efter. "
@@ -212,14 +212,14 @@ def implementation_notebook() -> nbformat.NotebookNode:
                 "`data/manual/aktivitetslogg.xlsx`. Loggen får inte innehålla personuppgifter: "
                 "filer med personnummer eller namnkolumner vägras."
             ),
-            new_code_cell("presentation.implementation_table(ev)"),
+            new_code_cell("presentation.show(presentation.implementation_table(ev))"),
             new_code_cell("Markdown(presentation.implementation_markdown(ev))"),
             new_markdown_cell(
                 "## Polisens aktivitet i statistiken\n\nTrafik- och narkotikabrott upptäcks "
                 "främst genom polisens egna kontroller. De är därför indirekta mått på att "
                 "närvaron och insatserna genomförts."
             ),
-            new_code_cell("presentation.activity_indicators_table(ev)"),
+            new_code_cell("presentation.show(presentation.activity_indicators_table(ev))"),
         ]
     )
 
@@ -255,7 +255,7 @@ def methods_notebook() -> nbformat.NotebookNode:
                 "utfall (valda i förväg) för sig."
             ),
             new_markdown_cell("## Den här utvärderingens inställningar"),
-            new_code_cell("presentation.settings_table(ev)"),
+            new_code_cell("presentation.show(presentation.settings_table(ev))"),
             new_markdown_cell(
                 "## Begränsningar\n\n"
                 "- **Små tal.** Enstaka händelser flyttar kvoterna mycket; läs alltid intervallet "
