@@ -46,6 +46,8 @@ format: setup ## ruff format and fix imports
 
 bench: setup ## Print the benchmark figures
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_synth.py --quick
+	$(BIN)/python benchmarks/bench_report.py
 
 lab: setup ## Open the notebooks in JupyterLab on the project's environment
 	$(BIN)/jupyter lab notebooks/
