@@ -217,10 +217,19 @@ def forest_figure(results: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def scorecard_figure(results: pd.DataFrame, focus_names: dict[str, str]) -> Figure:
+SHORT_FOCUS_NAMES: dict[str, str] = {
+    "unga": "Unga",
+    "narvaro": "Närvaro",
+    "narkotika": "Narkotika",
+    "vald_nara_relation": "Våld i nära relation",
+    "kontext": "Bakgrund",
+}
+
+
+def scorecard_figure(results: pd.DataFrame) -> Figure:
     """Resultattavla: one row per indicator (primary outcomes first), verdict as symbol+shade."""
     head = results.loc[results["headline"]].copy()
-    head["order"] = head["focus_area"].map({k: i for i, k in enumerate(focus_names)})
+    head["order"] = head["focus_area"].map({k: i for i, k in enumerate(SHORT_FOCUS_NAMES)})
     head = head.sort_values(["order", "primary"], ascending=[True, False], kind="mergesort")
     fig, ax = plt.subplots(figsize=(8.5, 0.32 * len(head) + 0.9))
     ax.axis("off")
@@ -238,7 +247,7 @@ def scorecard_figure(results: pd.DataFrame, focus_names: dict[str, str]) -> Figu
         ax.text(
             0.0,
             i,
-            f"{focus_names.get(row['focus_area'], row['focus_area'])[:22]}: {name}",
+            f"{SHORT_FOCUS_NAMES.get(row['focus_area'], row['focus_area'])}: {name}",
             va="center",
             fontsize=8,
             fontweight=weight,

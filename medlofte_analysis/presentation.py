@@ -374,3 +374,43 @@ def show(table: pd.DataFrame, table_id: str = "") -> HTML:
         index=False, border=0, classes="tabell", na_rep="–", table_id=table_id or None, escape=True
     )
     return HTML(markup)
+
+
+def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
+    """The answer in a few sentences: what could be judged, what it showed, what is missing."""
+    head = evaluation.results.loc[evaluation.results["headline"]]
+    primary = head.loc[head["primary"]]
+    judged = primary.loc[primary["verdict"] != "cannot_judge"]
+    name = evaluation.municipality_name
+    lines: list[str] = []
+    if judged.empty:
+        lines.append(
+            f"**Underlaget räcker inte för att bedöma något av de {len(primary)} primära "
+            f"utfallen för {name}.** Det är inget besked om att löftet saknat effekt: de "
+            "tidsserier som behövs finns inte i de data som rapporten byggts på. Listan "
+            "*Data som saknas* nedan visar vilka serier och år som fattas och var de hämtas."
+        )
+    else:
+        counts = judged["verdict"].map(VERDICTS_SV).value_counts().sort_index()
+        summary = ", ".join(f"{label.lower()}: {n}" for label, n in counts.items())
+        lines.append(f"Av {len(primary)} primära utfall kunde {len(judged)} bedömas ({summary}).")
+        for _, row in judged.iterrows():
+            detectable = (
+                f"; minsta upptäckbara förändring {_mde(row)}"
+                if row["verdict"] == "no_detectable_change"
+                else ""
+            )
+            lines.append(
+                f"- **{row['name_sv']}**: {VERDICTS_SV[row['verdict']].lower()} "
+                f"({row['method_sv']}; skattning {_number(row['estimate'])}, "
+                f"95 %-intervall {_interval(row['ci_lower'], row['ci_upper'])}, "
+                f"q = {_p(row['q_value'])}{detectable})."
+            )
+        missing = len(primary) - len(judged)
+        if missing:
+            lines.append(f"\n{missing} primära utfall kunde inte bedömas (data saknas).")
+        level = int(judged["msms_level"].max())
+        lines.append(f"\nStarkaste design: nivå {level} på Maryland-skalan.")
+    if not activity_log_path(manual_dir).exists():
+        lines.append("\nGenomförandet kan inte bedömas: det finns ingen aktivitetslogg.")
+    return "\n".join(lines)

@@ -75,8 +75,10 @@ nav#innehall { margin: 1.5rem 0 2rem; padding: 0.75rem 1.25rem; border: 1px soli
   font-family: var(--jp-content-font-family, sans-serif);
   font-size: var(--jp-content-font-size1, 14px); }
 nav#innehall .toc-titel { font-weight: bold; font-size: 1.2em; margin: 0 0 0.5rem; }
-nav#innehall ol { margin: 0; padding-left: 1.25rem; }
-nav#innehall li.toc-h2 { margin-left: 1.25rem; list-style-type: circle; }
+nav#innehall ul { margin: 0; padding-left: 0; list-style: none; }
+nav#innehall li.toc-h1 { font-weight: bold; margin-top: 0.4rem; }
+nav#innehall li.toc-h2 { margin-left: 1.5rem; }
+table.tabell td, table.tabell th { text-align: left; vertical-align: top; }
 @media print { nav#innehall { page-break-after: always; } }
 </style>
 {%- endblock extra_css -%}
@@ -294,9 +296,9 @@ def _toc_html(headings: Sequence[Heading]) -> str:
         [
             f'<nav id="{TOC_ID}" aria-label="Innehåll">',
             '<p class="toc-titel">Innehåll</p>',
-            "<ol>",
+            "<ul>",
             *items,
-            "</ol>",
+            "</ul>",
             "</nav>",
         ]
     )

@@ -119,11 +119,13 @@ def summary_notebook() -> nbformat.NotebookNode:
             ),
             _params(),
             new_code_cell(SETUP),
+            new_markdown_cell("## Svaret i korthet"),
+            new_code_cell("Markdown(presentation.summary_markdown(ev))"),
             new_markdown_cell(
                 "## Resultattavla\n\nEn rad per mått, primära utfall (valda i förväg) i fetstil. "
                 "Bedömningen bygger på den starkaste metod som kunde användas för måttet."
             ),
-            new_code_cell("figure = plots.scorecard_figure(ev.results, presentation.FOCUS_AREAS)"),
+            new_code_cell("figure = plots.scorecard_figure(ev.results)"),
             new_code_cell("presentation.verdict_counts(ev)"),
             new_code_cell('presentation.show(presentation.scorecard_table(ev), "resultattavla")'),
             new_markdown_cell("## Primära utfall med osäkerhet"),
