@@ -21,6 +21,7 @@ import pandas as pd
 from medlofte_analysis import __version__
 from medlofte_analysis.catalog import load_catalog
 from medlofte_analysis.config import CATALOG_PATH
+from medlofte_analysis.errors import InputError
 from medlofte_analysis.manifest import read_manifest, read_sources, sha256_file, verify_raw
 from medlofte_analysis.municipalities import load_kolada_municipalities, name_lookup
 from medlofte_analysis.schema import (
@@ -36,6 +37,7 @@ from medlofte_analysis.sources import (
     kolada_snapshot,
     population_snapshot,
     scb_pxweb,
+    surveys,
     web_transcribed,
 )
 from medlofte_analysis.validation import ValidationError, validate_indicators, validate_population
@@ -60,6 +62,7 @@ OUTPUT_FILES: tuple[str, ...] = (
 KOLADA_PAGE = re.compile(r"^kolada_api/[^/]+/page-\d+\.json$")
 SCB_POPULATION = re.compile(r"^scb_pxweb/[^/]+/befolkning\.json$")
 LAGESBILD_XLSX = re.compile(r"^bra_lagesbild_xlsx/.+\.xlsx$")
+SURVEY_XLSX = re.compile(r"^enkater/.+\.xlsx$")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,35 @@ def _attach_population(indicators: pd.DataFrame, population: pd.DataFrame) -> pd
     return indicators.assign(population=population_values, population_source=source_values)
 
 
+def survey_to_tidy(frame: pd.DataFrame, catalog: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Survey results typed into the template → tidy indicator rows (quality 'transcribed')."""
+    units = catalog.set_index("indicator_id")["unit"]
+    unknown = ~frame["indicator_id"].isin(units.index)
+    if unknown.any():
+        position = int(unknown.to_numpy().nonzero()[0][0])
+        raise InputError(
+            path,
+            f"sheet Resultat, data row {position + 1} (blank rows not counted), "
+            "column indikator_id",
+            "an indicator id from the catalog (e.g. ptm_problemindex)",
+            frame["indicator_id"].iloc[position],
+        )
+    return pd.DataFrame(
+        {
+            "municipality_code": frame["municipality_code"],
+            "year": frame["year"],
+            "indicator_id": frame["indicator_id"],
+            "value": frame["share_percent"],
+            "unit": frame["indicator_id"].map(units),
+            "ci_lower": frame["ci_lower"],
+            "ci_upper": frame["ci_upper"],
+            "n_respondents": frame["n_respondents"],
+            "missing_reason": frame["missing_reason"],
+            "quality": "transcribed",
+        }
+    )
+
+
 def _fetched_snapshots(
     raw_dir: Path, entries: dict[str, dict], catalog: pd.DataFrame, lookup: dict[str, str]
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[str]]:
@@ -165,6 +197,14 @@ def _fetched_snapshots(
             tidy, missing = bra_lagesbild.lagesbild_to_tidy(long, catalog, lookup, path)
             indicator_frames.append(_provenance(tidy, relative, entries))
             unmapped += missing
+        elif SURVEY_XLSX.match(relative):
+            indicator_frames.append(
+                _provenance(
+                    survey_to_tidy(surveys.read_survey_workbook(path), catalog, path),
+                    relative,
+                    entries,
+                )
+            )
     return indicator_frames, population_frames, sorted(set(unmapped))
 
 

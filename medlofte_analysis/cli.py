@@ -102,10 +102,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         paths = fetch.fetch_scb_population(
             args.municipality, _years(args.years), raw, now=_now(), by_age_sex=args.by_age_sex
         )
-    else:
-        if not args.file:
-            raise InputError(None, "--file", "the path of the downloaded Brå workbook (.xlsx)")
+    elif not args.file:
+        raise InputError(None, "--file", "the path of the workbook (.xlsx)")
+    elif args.source == "bra-xlsx":
         paths = fetch.register_bra_workbook(Path(args.file), raw, origin=args.origin, now=_now())
+    else:
+        paths = fetch.register_survey_workbook(Path(args.file), raw, origin=args.origin, now=_now())
     for path in paths:
         print(f"saved {path.relative_to(raw).as_posix()}")
     print("Run `medlofte build` to use the new snapshot.")
@@ -147,10 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=_cmd_validate)
     fetch = sub.add_parser(
         "fetch",
-        help="add new raw snapshots (needs internet): Kolada API, SCB population, or a Brå "
-        "lägesbild workbook downloaded by hand",
+        help="add new raw snapshots: Kolada API or SCB population (needs internet), a Brå "
+        "lägesbild workbook downloaded by hand, or a filled-in survey template (enkat)",
     )
-    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx"])
+    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx", "enkat"])
     fetch.add_argument(
         "--municipality",
         nargs="+",
@@ -160,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--years", default="2015-2025", help="e.g. 2015-2025 or 2022,2024")
     fetch.add_argument("--kpis", nargs="*", help="Kolada KPI ids (default: the catalog's)")
     fetch.add_argument("--by-age-sex", action="store_true", help="SCB: by age and sex")
-    fetch.add_argument("--file", help="bra-xlsx: the downloaded workbook")
+    fetch.add_argument("--file", help="bra-xlsx / enkat: the workbook to add")
     fetch.add_argument(
         "--origin",
         default="https://bra.se/statistik/indikatorer-for-kommuners-lagesbild",
-        help="bra-xlsx: the address it was downloaded from",
+        help="bra-xlsx: where it was downloaded; enkat: the reports the figures come from",
     )
     fetch.add_argument("--raw", default=str(RAW_DIR))
     fetch.set_defaults(func=_cmd_fetch)

@@ -38,7 +38,11 @@ from medlofte_analysis.evaluation_config import (
 from medlofte_analysis.stats.did import difference_in_differences
 from medlofte_analysis.stats.multiple import bh_qvalues
 from medlofte_analysis.stats.power import minimum_detectable_ratio
-from medlofte_analysis.stats.proportions import difference_from_published_intervals
+from medlofte_analysis.stats.proportions import (
+    ProportionDifference,
+    difference_from_published_intervals,
+    newcombe_difference,
+)
 from medlofte_analysis.stats.rate_ratio import rate_ratio
 from medlofte_analysis.stats.synth import synthetic_control
 from medlofte_analysis.stats.trend import trend_projection
@@ -356,9 +360,34 @@ def _count_methods(
 
 def _share(frame: pd.DataFrame, unit: str, year: int) -> pd.Series | None:
     rows = frame.loc[(frame["municipality_code"] == unit) & (frame["year"] == year)]
-    if rows.empty or pd.isna(rows["value"].iloc[0]) or pd.isna(rows["ci_lower"].iloc[0]):
+    if rows.empty or pd.isna(rows["value"].iloc[0]):
         return None
-    return rows.iloc[0]
+    row = rows.iloc[0]
+    has_interval = pd.notna(row["ci_lower"]) and pd.notna(row["ci_upper"])
+    return row if has_interval or pd.notna(row["n_respondents"]) else None
+
+
+def _share_difference(
+    followup: pd.Series, baseline: pd.Series, alpha: float
+) -> tuple[ProportionDifference, str]:
+    """Follow-up minus baseline share: from the published intervals where both have one
+    (SE derived from them), else from the numbers of respondents (Newcombe 1998, method 10)."""
+    if all(pd.notna(s["ci_lower"]) and pd.notna(s["ci_upper"]) for s in (followup, baseline)):
+        diff = difference_from_published_intervals(
+            followup["value"] / 100,
+            followup["ci_lower"] / 100,
+            followup["ci_upper"] / 100,
+            baseline["value"] / 100,
+            baseline["ci_lower"] / 100,
+            baseline["ci_upper"] / 100,
+            alpha=alpha,
+        )
+        return diff, "95 % konfidensintervall (SE ur publicerade intervall)"
+    p1, n1 = followup["value"] / 100, followup["n_respondents"]
+    p0, n0 = baseline["value"] / 100, baseline["n_respondents"]
+    diff = newcombe_difference(p1, n1, p0, n0, alpha=alpha)
+    se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    return replace(diff, se=se), "95 % konfidensintervall (Newcombe, ur antal svarande)"
 
 
 def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.DataFrame) -> list:
@@ -372,18 +401,12 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
     if b is None or f is None:
         missing = [str(y) for y, s in ((base_year, b), (follow_year, f)) if s is None]
         return [
-            _cannot(row, f"saknar andel med intervall för {', '.join(missing)}"),
+            _cannot(
+                row, f"saknar andel med intervall eller antal svarande för {', '.join(missing)}"
+            ),
             _cannot(_base_row(config, info, "diff_i_diff"), "saknar kommunens värden"),
         ]
-    diff = difference_from_published_intervals(
-        f["value"] / 100,
-        f["ci_lower"] / 100,
-        f["ci_upper"] / 100,
-        b["value"] / 100,
-        b["ci_lower"] / 100,
-        b["ci_upper"] / 100,
-        alpha=config.alpha,
-    )
+    diff, interval_kind = _share_difference(f, b, config.alpha)
     z = stats.norm.ppf(1 - config.alpha / 2) + stats.norm.ppf(0.8)
     overlap = (
         "NTU:s kommunvärden är flerårsmedel: perioderna kan överlappa, så skillnaden "
@@ -398,7 +421,7 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         ci_lower=diff.ci_lower * 100,
         ci_upper=diff.ci_upper * 100,
         estimate_kind="skillnad i procentenheter (efter − före)",
-        interval_kind="95 % konfidensintervall (SE ur publicerade intervall)",
+        interval_kind=interval_kind,
         p_value=diff.p_value,
         mde_increase=z * diff.se * 100,
         mde_decrease=-z * diff.se * 100,
@@ -413,15 +436,7 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
     if cb is None or cf is None:
         results.append(_cannot(row, "länet saknar värden för jämförelse"))
         return results
-    county_diff = difference_from_published_intervals(
-        cf["value"] / 100,
-        cf["ci_lower"] / 100,
-        cf["ci_upper"] / 100,
-        cb["value"] / 100,
-        cb["ci_lower"] / 100,
-        cb["ci_upper"] / 100,
-        alpha=config.alpha,
-    )
+    county_diff, _ = _share_difference(cf, cb, config.alpha)
     estimate = diff.difference - county_diff.difference
     se = math.hypot(diff.se, county_diff.se)
     half = stats.norm.ppf(1 - config.alpha / 2) * se

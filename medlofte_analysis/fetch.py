@@ -265,3 +265,34 @@ def register_bra_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: st
         return _commit(Path(raw_dir), staging, f"bra_lagesbild_xlsx/{date}/{workbook.stem}", source)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def register_survey_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
+    """Add a filled-in survey template (`templates/enkatresultat_mall.xlsx`) to `data/raw`.
+
+    The figures are typed in by an analyst from published reports (Polisens trygghetsmätning,
+    Liv & hälsa ung, NTU), so the source is recorded as transcribed, with `origin` naming the
+    reports. The workbook is validated first; nothing is written if it is refused.
+    """
+    from medlofte_analysis.sources.surveys import read_survey_workbook
+
+    workbook = Path(workbook)
+    read_survey_workbook(workbook)
+    date = _date(now)
+    staging = _staging(Path(raw_dir))
+    try:
+        shutil.copyfile(workbook, staging / workbook.name)
+        source = {
+            "source_id": f"enkater_{date}_{workbook.stem}",
+            "publisher": "Inmatat av analytiker ur publicerade enkätrapporter",
+            "title": "Enkätresultat (Polisens trygghetsmätning, Liv & hälsa ung, NTU)",
+            "origin": origin,
+            "retrieved": now,
+            "licence": "Enligt respektive rapport",
+            "attribution": "Källa: se respektive rapport (Polisen, Region Uppsala, Brå)",
+            "confidence": "medium",
+            "note": f"Typed in by hand from the reports into {workbook.name}.",
+        }
+        return _commit(Path(raw_dir), staging, f"enkater/{date}/{workbook.stem}", source)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

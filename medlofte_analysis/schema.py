@@ -57,4 +57,6 @@ POPULATION_COLUMNS: dict[str, tuple[str, str]] = {
     "raw_sha256": ("string", "sha256 of that raw file"),
 }
 
-QUALITIES: frozenset[str] = frozenset({"primary", "secondary", "derived"})
+# primary: the publisher's own series; secondary: quoted on a web page; derived: computed from
+# published figures; transcribed: typed in by an analyst from the publisher's report.
+QUALITIES: frozenset[str] = frozenset({"primary", "secondary", "derived", "transcribed"})

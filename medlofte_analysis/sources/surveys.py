@@ -35,7 +35,8 @@ SURVEY_COLUMNS: dict[str, str] = {
     "år": "Året resultatet avser. För sammanslagna år (NTU): periodens sista år; "
     "skriv perioden i kommentar.",
     "källa": "En av: " + ", ".join(SURVEY_SOURCES) + ".",
-    "indikator_id": "Kort id för indikatorn (samma id varje år), t.ex. otrygg_kvall.",
+    "indikator_id": "Indikatorns id i indikatorkatalogen (samma id varje år), t.ex. "
+    "ptm_oro_brott, lhu_narkotika_ak9 eller lhu_otrygg_ak9.",
     "fråga": "Frågan eller indikatorn ordagrant som i rapporten.",
     "grupp": "Vilka svaren gäller, t.ex. 'alla', 'åk 9', 'gy 2', 'kvinnor'.",
     "andel_procent": "Andel i procent (0–100), decimalkomma går bra. Lämna tom eller skriv '..' "
