@@ -233,38 +233,44 @@ def fetch_scb_population(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _register_local_file(
+    workbook: Path, raw_dir: Path, folder: str, source: dict[str, str], now: str
+) -> list[Path]:
+    """Copy a validated local file unchanged to `raw_dir/folder/<date>/<stem>/` and record it."""
+    date = _date(now)
+    staging = _staging(Path(raw_dir))
+    try:
+        shutil.copyfile(workbook, staging / workbook.name)
+        source = dict(source, source_id=f"{folder}_{date}_{workbook.stem}", retrieved=now)
+        return _commit(Path(raw_dir), staging, f"{folder}/{date}/{workbook.stem}", source)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def register_bra_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
     """Add a Brå lägesbild workbook that an analyst downloaded by hand to `data/raw`.
 
     Brå publishes one xlsx per municipality at
     https://bra.se/statistik/indikatorer-for-kommuners-lagesbild with no API, so the analyst
     downloads it and this copies its bytes unchanged to
-    `bra_lagesbild_xlsx/<date>/<file name>` with a manifest and a sources entry. The workbook is
-    read once first, so a file that is not a lägesbild workbook is refused before anything is
-    written.
+    `bra_lagesbild_xlsx/<date>/<file stem>/` with a manifest and a sources entry. The workbook
+    is read once first, so a file that is not a lägesbild workbook is refused before anything
+    is written.
     """
     from medlofte_analysis.sources.bra_lagesbild_xlsx import read_lagesbild_workbook
 
     workbook = Path(workbook)
     read_lagesbild_workbook(workbook)
-    date = _date(now)
-    staging = _staging(Path(raw_dir))
-    try:
-        shutil.copyfile(workbook, staging / workbook.name)
-        source = {
-            "source_id": f"bra_lagesbild_xlsx_{date}",
-            "publisher": "Brå (Brottsförebyggande rådet)",
-            "title": "Indikatorer för kommuners lägesbild (kommunens Excelfil)",
-            "origin": origin,
-            "retrieved": now,
-            "licence": "Fri användning med källhänvisning",
-            "attribution": "Källa: Brå",
-            "confidence": "high",
-            "note": f"Downloaded by hand as {workbook.name}; registered with `medlofte fetch`.",
-        }
-        return _commit(Path(raw_dir), staging, f"bra_lagesbild_xlsx/{date}/{workbook.stem}", source)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    source = {
+        "publisher": "Brå (Brottsförebyggande rådet)",
+        "title": "Indikatorer för kommuners lägesbild (kommunens Excelfil)",
+        "origin": origin,
+        "licence": "Fri användning med källhänvisning",
+        "attribution": "Källa: Brå",
+        "confidence": "high",
+        "note": f"Downloaded by hand as {workbook.name}; registered with `medlofte fetch`.",
+    }
+    return _register_local_file(workbook, raw_dir, "bra_lagesbild_xlsx", source, now)
 
 
 def register_survey_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
@@ -278,21 +284,13 @@ def register_survey_workbook(workbook: Path, raw_dir: Path, *, origin: str, now:
 
     workbook = Path(workbook)
     read_survey_workbook(workbook)
-    date = _date(now)
-    staging = _staging(Path(raw_dir))
-    try:
-        shutil.copyfile(workbook, staging / workbook.name)
-        source = {
-            "source_id": f"enkater_{date}_{workbook.stem}",
-            "publisher": "Inmatat av analytiker ur publicerade enkätrapporter",
-            "title": "Enkätresultat (Polisens trygghetsmätning, Liv & hälsa ung, NTU)",
-            "origin": origin,
-            "retrieved": now,
-            "licence": "Enligt respektive rapport",
-            "attribution": "Källa: se respektive rapport (Polisen, Region Uppsala, Brå)",
-            "confidence": "medium",
-            "note": f"Typed in by hand from the reports into {workbook.name}.",
-        }
-        return _commit(Path(raw_dir), staging, f"enkater/{date}/{workbook.stem}", source)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    source = {
+        "publisher": "Inmatat av analytiker ur publicerade enkätrapporter",
+        "title": "Enkätresultat (Polisens trygghetsmätning, Liv & hälsa ung, NTU)",
+        "origin": origin,
+        "licence": "Enligt respektive rapport",
+        "attribution": "Källa: se respektive rapport (Polisen, Region Uppsala, Brå)",
+        "confidence": "medium",
+        "note": f"Typed in by hand from the reports into {workbook.name}.",
+    }
+    return _register_local_file(workbook, raw_dir, "enkater", source, now)
