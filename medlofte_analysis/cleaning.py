@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -95,3 +96,32 @@ def parse_number_column(
         parse_swedish_number(values.iloc[position], path, location)
     numbers = pd.to_numeric(compact.where(ok).str.replace(",", ".", regex=False), errors="coerce")
     return numbers.astype("float64"), reasons
+
+
+def read_csv_strict(path: Path, columns: tuple[str, ...], separator: str = ",") -> pd.DataFrame:
+    """Read a CSV as text cells, checking encoding (UTF-8), separator, header and emptiness.
+
+    Every cell stays a string (codes keep their leading zeros; blanks stay ''), so that the
+    caller parses numbers itself with a message naming the cell. Raises an InputError naming
+    the file and what was expected.
+    """
+    text = read_text(path)
+    header = text.splitlines()[0] if text.splitlines() else ""
+    if separator not in header:
+        others = [s for s in (";", ",", "\t") if s != separator and s in header]
+        if others:
+            raise InputError(
+                path,
+                "header row",
+                f"columns separated by {separator!r}",
+                f"a file separated by {others[0]!r}: {header[:80]}",
+            )
+    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputError(
+            path, "header row", f"columns {list(columns)} (missing {missing})", list(frame.columns)
+        )
+    if frame.empty:
+        raise InputError(path, "row 2", "at least one data row", "only a header")
+    return frame

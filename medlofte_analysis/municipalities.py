@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from medlofte_analysis.cleaning import read_csv_strict
 from medlofte_analysis.config import PACKAGE_DIR
 from medlofte_analysis.errors import InputError
 
@@ -28,10 +29,7 @@ def normalise_name(name: str) -> str:
 
 def load_kolada_municipalities(path: Path) -> pd.DataFrame:
     """Read Kolada's municipality list (`id,title,type`), codes kept as 4-character strings."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    expected = {"id", "title", "type"}
-    if not expected.issubset(frame.columns):
-        raise InputError(path, "header row", f"columns {sorted(expected)}", list(frame.columns))
+    frame = read_csv_strict(path, ("id", "title", "type"))
     bad = frame.loc[~frame["id"].str.fullmatch(r"\d{4}")]
     if not bad.empty:
         row = int(bad.index[0]) + 2

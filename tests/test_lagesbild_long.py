@@ -35,3 +35,21 @@ def test_renamed_column_is_rejected(tmp_path):
 def test_suppressed_cell_becomes_missing_not_zero(tmp_path):
     frame = read_lagesbild_long(_write(tmp_path, HEADER + ROW.format(value="..")))
     assert frame["varde"].isna().all() and frame["missing_reason"].iloc[0].startswith("suppressed")
+
+
+def test_semicolon_separated_file_is_a_clear_error(tmp_path):
+    text = HEADER.replace(",", ";") + ROW.format(value="3").replace(",", ";")
+    with pytest.raises(InputError, match=r"header row: expected columns separated by ','"):
+        read_lagesbild_long(_write(tmp_path, text))
+
+
+def test_latin1_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes((HEADER + ROW.format(value="3")).encode("latin-1"))
+    with pytest.raises(InputError, match=r"line 2.*utf-8"):
+        read_lagesbild_long(path)
+
+
+def test_header_only_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match=r"at least one data row"):
+        read_lagesbild_long(_write(tmp_path, HEADER))

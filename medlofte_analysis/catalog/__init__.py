@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from medlofte_analysis.cleaning import read_csv_strict
 from medlofte_analysis.config import CATALOG_PATH
 from medlofte_analysis.errors import InputError
 
@@ -40,10 +41,7 @@ COLUMNS: tuple[str, ...] = (
 
 def load_catalog(path: Path = CATALOG_PATH) -> pd.DataFrame:
     """Read the indicator catalog and check every column holds an allowed value."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    if missing:
-        raise InputError(path, "header row", f"columns {list(COLUMNS)}", list(frame.columns))
+    frame = read_csv_strict(path, COLUMNS)
     allowed = {
         "focus_area": set(FOCUS_AREAS),
         "source": SOURCES,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_number_column
+from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.municipalities import codes_for_names
 
@@ -36,12 +36,7 @@ POPULATION_NOTE = (
 
 def read_lagesbild_long(path: Path) -> pd.DataFrame:
     """Read the long table and parse `varde` strictly (missing markers → NaN with a reason)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    missing = [column for column in LONG_COLUMNS if column not in frame.columns]
-    if missing or frame.empty:
-        raise InputError(
-            path, "header row", f"columns {list(LONG_COLUMNS)} and data rows", list(frame.columns)
-        )
+    frame = read_csv_strict(path, LONG_COLUMNS)
     values, reasons = parse_number_column(frame["varde"], path, "varde")
     years = pd.to_numeric(frame["ar"], errors="coerce")
     if years.isna().any():

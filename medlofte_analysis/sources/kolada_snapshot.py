@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number
+from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
 from medlofte_analysis.errors import InputError
 
 JUVAHEM_COLUMNS: tuple[str, ...] = (
@@ -28,19 +28,9 @@ GROUP_COLUMNS: tuple[str, ...] = ("group_id", "group_title", "member_id", "membe
 POPULATION_KPI = "N01951"
 
 
-def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    missing = [column for column in columns if column not in frame.columns]
-    if missing or frame.empty:
-        raise InputError(
-            path, "header row", f"columns {list(columns)} and data rows", list(frame.columns)
-        )
-    return frame
-
-
 def read_juvahem_values(path: Path) -> pd.DataFrame:
     """Read the juvahem Kolada table: kpi, municipality_code, year, value (codes as strings)."""
-    frame = _read_csv(path, JUVAHEM_COLUMNS)
+    frame = read_csv_strict(path, JUVAHEM_COLUMNS)
     bad = ~frame["kommun_code"].str.fullmatch(r"\d{4}")
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
@@ -99,7 +89,7 @@ def kolada_population(values: pd.DataFrame) -> pd.DataFrame:
 
 def read_municipality_groups(path: Path) -> pd.DataFrame:
     """Kolada's municipality groups, long: group_id, group_title, member_code, member_name."""
-    frame = _read_csv(path, GROUP_COLUMNS)
+    frame = read_csv_strict(path, GROUP_COLUMNS)
     bad = ~frame["member_id"].str.fullmatch(r"\d{4}")
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number
-from medlofte_analysis.errors import InputError
+from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
 from medlofte_analysis.municipalities import codes_for_names
 
 KOLADA_2010_2016_COLUMNS: tuple[str, ...] = ("Nyckeltal", "Region", "År", "Invånare")
@@ -16,12 +15,7 @@ KOLADA_2010_2016_COLUMNS: tuple[str, ...] = ("Nyckeltal", "Region", "År", "Inv�
 
 def read_kolada_population_by_name(path: Path, lookup: dict[str, str]) -> pd.DataFrame:
     """Kolada "Invånare totalt, antal" by municipality name and year → population rows."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    missing = [column for column in KOLADA_2010_2016_COLUMNS if column not in frame.columns]
-    if missing or frame.empty:
-        raise InputError(
-            path, "header row", f"columns {list(KOLADA_2010_2016_COLUMNS)}", list(frame.columns)
-        )
+    frame = read_csv_strict(path, KOLADA_2010_2016_COLUMNS)
     codes = codes_for_names(frame["Region"], lookup, path, "Region")
     parsed = [
         parse_swedish_number(text, path, f"row {i + 2}, column Invånare")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number
-from medlofte_analysis.errors import InputError
+from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
 
 COLUMNS: tuple[str, ...] = (
     "kommun_code",
@@ -30,10 +29,7 @@ POPULATION_INDICATORS: frozenset[str] = frozenset({"Folkmängd 31 december", "Fo
 
 def read_transcribed(path: Path) -> pd.DataFrame:
     """Read the transcribed figures as context rows with quality 'secondary'."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    if missing or frame.empty:
-        raise InputError(path, "header row", f"columns {list(COLUMNS)}", list(frame.columns))
+    frame = read_csv_strict(path, COLUMNS)
     parsed = [
         parse_swedish_number(text, path, f"row {i + 2}, column value")
         for i, text in enumerate(frame["value"])
