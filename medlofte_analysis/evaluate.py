@@ -244,6 +244,12 @@ def _count_methods(
     )
     dispersion = trend.dispersion if math.isfinite(trend.dispersion) else 1.0
     exposure_ratio = e1 / e0
+    overdispersion_note = (
+        "Överspridningen gör att det exakta Poissontestet underskattar osäkerheten här; "
+        "jämförelsegruppens metod tar hänsyn till den. "
+        if dispersion > 1.5
+        else ""
+    )
     mde_up = minimum_detectable_ratio(c0, exposure_ratio, dispersion, config.alpha, 0.8, "increase")
     mde_down = minimum_detectable_ratio(
         c0, exposure_ratio, dispersion, config.alpha, 0.8, "decrease"
@@ -262,7 +268,7 @@ def _count_methods(
         note=(
             f"{derived_note}{int(c0)} händelser {years_label(base_years)}, {int(c1)} "
             f"{years_label(follow_years)}; överspridning {dispersion:.2f} från "
-            f"trendanpassningen. {result.note}"
+            f"trendanpassningen. {overdispersion_note}{result.note}"
         ).strip(),
     )
     if c0 + c1 == 0:
@@ -348,7 +354,7 @@ def _count_methods(
             interval_kind="inget konfidensintervall: permutationstest (placebo i rummet)",
             p_value=synth.p_value,
             note=(
-                f"{synth.n_donors} donatorer, förefitt RMSPE {synth.pre_rmspe:.1f}, "
+                f"{synth.n_donors} donatorer, RMSPE före {synth.pre_rmspe:.1f}, "
                 f"{len(placebo_gaps)} placebo. {synth.warning}"
             ).strip(),
         )

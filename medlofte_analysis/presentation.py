@@ -9,6 +9,7 @@ them.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +33,69 @@ DIRECTION_SV: dict[str, str] = {
     "ambiguous": "tvetydig (mörkertal)",
     "none": "ingen önskad riktning (mäter aktivitet)",
 }
+
+
+# The statistics modules write their notes in English; the reader gets them in Swedish.
+NOTES_SV: tuple[tuple[str, str], ...] = (
+    (r"pre-period includes pandemic years? ([0-9–]+)", r"förperioden innehåller pandemiåren \1"),
+    (
+        r"single baseline year: the estimate rests on one year and cannot show pre-trends",
+        "ett enda basår: skattningen vilar på ett år och kan inte visa trender före",
+    ),
+    (
+        r"poor pre-period fit: pre_rmspe ([0-9.e+]+) > 10% of the target's pre-period mean "
+        r"([0-9.e+]+); the synthetic control is not credible",
+        r"dålig anpassning före: RMSPE \1 är över 10 % av kommunens medelvärde \2; den "
+        "syntetiska kontrollen är inte trovärdig",
+    ),
+    (
+        r"exact pre-period fit \(target inside the donors' convex hull, weights not unique\): "
+        r"the post/pre RMSPE ratio is [a-z0-9/() ]+; consider a smaller, more similar donor pool "
+        r"\(Abadie 2021\)",
+        "exakt anpassning före (vikterna är inte unika): placebotestet blir oinformativt; välj "
+        "en mindre och mer lik jämförelsegrupp",
+    ),
+    (
+        r"only (\d+) pre-period years?( \(< \d+\))?: (the fit can match noise|trend and dispersion "
+        r"estimates are unstable)",
+        r"bara \1 år i förperioden: anpassningen kan följa slumpen",
+    ),
+    (
+        r"only (\d+) donor\(s\) \(< \d+\): the permutation p-value cannot be below "
+        r"1/\(J\+1\) = ([0-9.]+)",
+        r"bara \1 jämförelsekommuner: p-värdet kan inte bli lägre än \2",
+    ),
+    (r"some pre-period counts are zero", "några år i förperioden har noll händelser"),
+    (
+        r"no baseline events: ratio and upper limits are infinite",
+        "inga händelser under basåret: kvoten och övre gränsen är oändliga",
+    ),
+    (
+        r"no follow-up events: ratio and lower limits are 0",
+        "inga händelser under uppföljningen: kvoten och nedre gränsen är 0",
+    ),
+    (
+        r"projected follow-up total is small \(([0-9.]+)\): intervals are rough",
+        r"litet förväntat antal (\1): intervallen är grova",
+    ),
+    (
+        r"Pearson dispersion ([0-9.e+-]+) < 1 floored at 1 \(Poisson\)",
+        r"ingen överspridning (Pearson \1 < 1, satt till 1)",
+    ),
+    (
+        r"observed follow-up total is 0: ratio interval from prediction limits is degenerate "
+        r"\(upper limit NaN\); use p_value",
+        "inga observerade händelser under uppföljningen: intervallet saknar övre gräns; läs "
+        "p-värdet",
+    ),
+)
+
+
+def note_sv(note: str) -> str:
+    """A note from the statistics in Swedish, where a translation is known."""
+    for pattern, replacement in NOTES_SV:
+        note = re.sub(pattern, replacement, note)
+    return note
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -107,6 +171,7 @@ def results_table(evaluation: Evaluation, focus_area: str) -> pd.DataFrame:
             "q (BH)": [_p(v) for v in rows["q_value"]],
             "Minsta upptäckbara förändring": [_mde(row) for _, row in rows.iterrows()],
             "Bedömning": rows["verdict"].map(VERDICTS_SV),
+            "Anmärkning": rows["note"].map(note_sv),
         }
     )
     return table.reset_index(drop=True)
