@@ -27,11 +27,11 @@ import pandas as pd
 from medlofte_analysis.errors import InputError, PersonalDataError
 from medlofte_analysis.sources.surveys import (
     cell_ref,
-    header_columns,
     municipality_code,
     open_workbook,
     optional_number,
     required_text,
+    template_rows,
     text_value,
     year_value,
 )
@@ -143,23 +143,8 @@ def read_activity_workbook(path: Path) -> pd.DataFrame:
     path = Path(path)
     workbook = open_workbook(path)
     check_no_personal_data(workbook, path)
-    if ACTIVITY_SHEET not in workbook.sheetnames:
-        raise InputError(path, None, f"a sheet named '{ACTIVITY_SHEET}'", workbook.sheetnames)
-    sheet = workbook[ACTIVITY_SHEET]
-    columns = header_columns(sheet, tuple(ACTIVITY_COLUMNS), path)
     records: list[dict[str, object]] = []
-    for row in sheet.iter_rows(min_row=2):
-        values = {
-            name: row[index].value if index < len(row) else None
-            for name, (index, _) in columns.items()
-        }
-        if all(text_value(v) == "" for v in values.values()):
-            continue
-        number = row[0].row
-
-        def ref(name: str, number: int = number) -> str:
-            return cell_ref(ACTIVITY_SHEET, columns[name][1], number)
-
+    for _, values, ref in template_rows(workbook, ACTIVITY_SHEET, tuple(ACTIVITY_COLUMNS), path):
         done_text = text_value(values["genomförd"])
         amount, reason = optional_number(values["antal"], path, ref("antal"))
         if not math.isnan(amount) and amount < 0:

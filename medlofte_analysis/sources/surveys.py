@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openpyxl
@@ -154,21 +155,15 @@ def optional_number(value: object, path: Path, ref: str) -> tuple[float, str]:
     return (float("nan") if number is None else number), reason
 
 
-def read_survey_workbook(path: Path) -> pd.DataFrame:
-    """Read a filled-in survey template (sheet "Resultat") to a tidy table.
-
-    Columns: municipality_code (4-char str), year (int), source, indicator_id, question, group
-    (str), share_percent, n_respondents, ci_lower, ci_upper (float, NaN when blank),
-    comment (str), missing_reason (why share_percent is missing; "" when present).
-    """
-    path = Path(path)
-    workbook = open_workbook(path)
-    if SURVEY_SHEET not in workbook.sheetnames:
-        raise InputError(path, None, f"a sheet named '{SURVEY_SHEET}'", workbook.sheetnames)
-    sheet = workbook[SURVEY_SHEET]
-    columns = header_columns(sheet, tuple(SURVEY_COLUMNS), path)
-    records: list[dict[str, object]] = []
-    first_row: dict[tuple[object, ...], int] = {}
+def template_rows(
+    workbook: openpyxl.Workbook, sheet_name: str, column_names: tuple[str, ...], path: Path
+) -> Iterator[tuple[int, dict[str, object], Callable[[str], str]]]:
+    """Each non-blank data row of a template sheet: its Excel row number, its values by column
+    name and a function giving a column's cell reference (e.g. "Resultat!G5") for errors."""
+    if sheet_name not in workbook.sheetnames:
+        raise InputError(path, None, f"a sheet named '{sheet_name}'", workbook.sheetnames)
+    sheet = workbook[sheet_name]
+    columns = header_columns(sheet, column_names, path)
     for row in sheet.iter_rows(min_row=2):
         values = {
             name: row[index].value if index < len(row) else None
@@ -179,8 +174,23 @@ def read_survey_workbook(path: Path) -> pd.DataFrame:
         number = row[0].row
 
         def ref(name: str, number: int = number) -> str:
-            return cell_ref(SURVEY_SHEET, columns[name][1], number)
+            return cell_ref(sheet_name, columns[name][1], number)
 
+        yield number, values, ref
+
+
+def read_survey_workbook(path: Path) -> pd.DataFrame:
+    """Read a filled-in survey template (sheet "Resultat") to a tidy table.
+
+    Columns: municipality_code (4-char str), year (int), source, indicator_id, question, group
+    (str), share_percent, n_respondents, ci_lower, ci_upper (float, NaN when blank),
+    comment (str), missing_reason (why share_percent is missing; "" when present).
+    """
+    path = Path(path)
+    workbook = open_workbook(path)
+    records: list[dict[str, object]] = []
+    first_row: dict[tuple[object, ...], int] = {}
+    for number, values, ref in template_rows(workbook, SURVEY_SHEET, tuple(SURVEY_COLUMNS), path):
         source = text_value(values["källa"])
         if source not in SURVEY_SOURCES:
             raise InputError(path, ref("källa"), f"one of {list(SURVEY_SOURCES)}", values["källa"])
