@@ -54,6 +54,7 @@ METHODS_SV: dict[str, str] = {
     "diff_i_diff": "skillnad i skillnader mot jämförelsegruppen",
     "syntetisk_kontroll": "syntetisk kontroll",
 }
+SYNTH_POOR_FIT = 0.10  # pre-period RMSPE above 10 % of the target's mean: not credible
 MSMS: dict[str, int] = {"fore_efter": 2, "trend": 2, "diff_i_diff": 3, "syntetisk_kontroll": 3}
 RESULT_COLUMNS: tuple[str, ...] = (
     "focus_area",
@@ -341,7 +342,15 @@ def _count_methods(
         rows.append(_cannot(row, "för få jämförelsekommuner med data"))
     else:
         synth = synthetic_control(wide, target, pre_available, list(follow_years))
-        placebo_gaps = synth.placebo_ratios
+        pre_mean = float(wide.loc[pre_available, target].mean())
+        smallest_p = 1 / (synth.n_placebos + 1) if synth.n_placebos else math.nan
+        power_note = (
+            f"Med {synth.n_placebos} placebokommuner kan placebotestet inte ge p under "
+            f"{smallest_p:.3f}".replace(".", ",")
+            + f": metoden kan inte påvisa en förändring på {config.alpha * 100:g} %-nivån. "
+            if math.isfinite(smallest_p) and smallest_p > config.alpha
+            else ""
+        )
         row.update(
             baseline_value=float(synth.synthetic.loc[list(follow_years)].mean())
             if synth.synthetic is not None
@@ -354,11 +363,21 @@ def _count_methods(
             interval_kind="inget konfidensintervall: permutationstest (placebo i rummet)",
             p_value=synth.p_value,
             note=(
-                f"{synth.n_donors} donatorer, RMSPE före {synth.pre_rmspe:.1f}, "
-                f"{len(placebo_gaps)} placebo. {synth.warning}"
+                f"{synth.n_donors} donatorer, RMSPE före {synth.pre_rmspe:.1f} "
+                f"(kommunens medelvärde {pre_mean:.1f}). {power_note}{synth.warning}"
             ).strip(),
         )
-        if not math.isfinite(row["estimate"]) or not math.isfinite(synth.p_value):
+        # Abadie, Diamond & Hainmueller (2010): without a close pre-period fit the synthetic
+        # control is no counterfactual, and an exact fit makes the placebo ratio meaningless.
+        if synth.pre_rmspe > SYNTH_POOR_FIT * pre_mean:
+            _cannot(
+                row,
+                f"den syntetiska kontrollen följer inte kommunen under förperioden "
+                f"(RMSPE {synth.pre_rmspe:.1f} mot medelvärdet {pre_mean:.1f})",
+            )
+        elif not math.isfinite(synth.rmspe_ratio):
+            _cannot(row, "exakt anpassning under förperioden: placebotestet är oinformativt")
+        elif not math.isfinite(row["estimate"]) or not math.isfinite(synth.p_value):
             _cannot(row, synth.warning or "kunde inte skattas")
         rows.append(row)
     return rows

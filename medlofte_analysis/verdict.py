@@ -40,6 +40,8 @@ def _percent(change: float) -> str:
 
 def mde_text(mde_increase: float, mde_decrease: float, ratio_scale: bool) -> str:
     """Swedish sentence on the smallest change that could have been detected (80 % power)."""
+    if math.isnan(mde_increase):
+        return "Minsta upptäckbara förändring kan inte beräknas för metoden; se anmärkningen."
     if ratio_scale:
         if not math.isfinite(mde_increase):
             return "Inga händelser under basåren: ingen förändring hade kunnat upptäckas."
@@ -49,8 +51,6 @@ def mde_text(mde_increase: float, mde_decrease: float, ratio_scale: bool) -> str
         if mde_increase - 1 > LARGE_MDE:
             text += " Små tal: en måttlig effekt hade inte kunnat skiljas från slumpen."
         return text
-    if not math.isfinite(mde_increase):
-        return "Osäkerheten kunde inte beräknas."
     return f"Minsta upptäckbara förändring (80 % styrka): ±{mde_increase:.1f} procentenheter."
 
 

@@ -163,3 +163,17 @@ def test_mora_narcotics_before_after_uses_the_published_counts():
     row = _row(evaluation.results, "bra_narkotika", "fore_efter")
     assert row["estimate"] == pytest.approx((200 / 20539) / (201 / 20674))
     assert row["verdict"] == "no_detectable_change"
+
+
+def test_synthetic_control_with_14_donors_says_it_cannot_reach_five_percent():
+    # 14 placebos: the smallest permutation p is 1/15 = 0.067 > 0.05 (Abadie et al. 2010).
+    results = run_evaluation("evaluations/demo-dalarna.toml").results
+    row = _row(results, "bra_totalt", "syntetisk_kontroll")
+    assert "kan placebotestet inte ge p under 0,067" in row["note"]
+
+
+def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged():
+    results = run_evaluation("evaluations/demo-dalarna.toml").results
+    row = _row(results, "bra_skadegorelse", "syntetisk_kontroll")
+    assert row["verdict"] == "cannot_judge"
+    assert "följer inte kommunen under förperioden" in row["note"]

@@ -36,3 +36,8 @@ def test_mde_text_shows_percent_changes():
     assert mde_text(2.0, 0.5, ratio_scale=True).startswith(
         "Minsta upptäckbara förändring (80 % styrka): +100 % eller −50 %"
     )
+
+
+def test_mde_text_when_a_method_has_no_power_calculation_does_not_claim_zero_events():
+    text = mde_text(math.nan, math.nan, ratio_scale=True)
+    assert "kan inte beräknas" in text and "Inga händelser" not in text
