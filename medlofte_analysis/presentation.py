@@ -371,7 +371,7 @@ def implementation_table(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) 
             "Ej genomförda": grouped["carried_out"]
             .apply(lambda s: int((s == "nej").sum()))
             .to_list(),
-            "Antal (summa)": grouped["amount"].sum().round(0).to_list(),
+            "Antal (summa)": grouped["amount"].sum(min_count=1).round(0).to_list(),
         }
     )
 
