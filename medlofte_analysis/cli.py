@@ -32,7 +32,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from medlofte_analysis.catalog import load_catalog
+    from medlofte_analysis.evaluate import load_inputs
     from medlofte_analysis.manifest import read_manifest, read_sources, verify_raw
     from medlofte_analysis.validation import validate_indicators, validate_population
 
@@ -40,17 +40,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     problems = [f"{p.path}: {p.problem}" for p in verify_raw(raw)]
     sources = set(read_sources(raw))
     sha = {row["path"]: row["sha256"] for row in read_manifest(raw)}
-    read = {
-        "dtype": {"municipality_code": str},
-        "keep_default_na": False,
-        "na_values": {
-            c: [""]
-            for c in ("value", "count", "population", "ci_lower", "ci_upper", "n_respondents")
-        },
-    }
-    municipalities = pd.read_csv(processed / "municipalities.csv", dtype=str)
-    codes = set(municipalities["code"])
-    indicators = pd.read_csv(processed / "indicators.csv", **read)
+    inputs = load_inputs(processed)
+    codes, indicators = set(inputs.municipalities["code"]), inputs.indicators
     population = pd.read_csv(
         processed / "population.csv",
         dtype={"municipality_code": str},
@@ -58,7 +49,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         na_values={"population": [""]},
     )
     problems += validate_indicators(
-        indicators, codes, set(load_catalog()["indicator_id"]), sources, sha
+        indicators, codes, set(inputs.catalog["indicator_id"]), sources, sha
     )
     problems += validate_population(population, codes, sources, sha)
     for problem in problems:

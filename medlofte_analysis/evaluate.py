@@ -18,7 +18,6 @@ before–after). q-values: Benjamini–Hochberg within (method, primary/secondar
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from medlofte_analysis.evaluation_config import (
     load_config,
     resolve_group_title,
 )
+from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
 from medlofte_analysis.stats.did import difference_in_differences
 from medlofte_analysis.stats.multiple import bh_qvalues
 from medlofte_analysis.stats.power import minimum_detectable_ratio
@@ -609,29 +609,13 @@ def _compact_years(years: list[int]) -> str:
     return ", ".join(years_label(run) for run in runs)
 
 
-def slug(text: str) -> str:
-    """ASCII id for anchors and file names ('Våld i nära relation' → 'vald-i-nara-relation')."""
-    table = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "a", "Ä": "a", "Ö": "o"})
-    return re.sub(r"[^a-z0-9]+", "-", text.translate(table).lower()).strip("-")
-
-
-NUMERIC_COLUMNS: tuple[str, ...] = (
-    "value",
-    "count",
-    "population",
-    "ci_lower",
-    "ci_upper",
-    "n_respondents",
-)
-
-
 def load_inputs(processed_dir: Path = PROCESSED_DIR) -> Inputs:
     """Read the processed tables (codes as strings, blanks as missing) and the catalog."""
     indicators = pd.read_csv(
         processed_dir / "indicators.csv",
         dtype={"municipality_code": str},
         keep_default_na=False,
-        na_values={c: [""] for c in NUMERIC_COLUMNS},
+        na_values={c: [""] for c in NUMERIC_INDICATOR_COLUMNS},
     )
     municipalities = pd.read_csv(
         processed_dir / "municipalities.csv", dtype=str, keep_default_na=False

@@ -78,8 +78,3 @@ def codes_for_names(
             names.iloc[position],
         )
     return codes.astype("string")
-
-
-def names_for_codes(municipalities: pd.DataFrame) -> dict[str, str]:
-    """Map code → Kolada title."""
-    return dict(zip(municipalities["code"], municipalities["name"], strict=True))

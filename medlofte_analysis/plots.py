@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from medlofte_analysis.evaluate import Evaluation, count_series
+from medlofte_analysis.evaluate import Evaluation
 from medlofte_analysis.verdict import VERDICTS_SV
 
 TARGET_STYLE = {"color": "black", "linewidth": 2.2, "marker": "o", "markersize": 5}
@@ -124,13 +124,6 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
-
-
-def counts_table_series(evaluation: Evaluation, indicator_id: str) -> pd.DataFrame:
-    """The municipality's counts and rates by year, for a table beside the trend figure."""
-    series = count_series(evaluation.inputs.indicators, indicator_id)
-    own = series.loc[series["unit"] == evaluation.config.municipality].sort_values("year")
-    return own[["year", "count", "exposure", "rate"]]
 
 
 def forest_figure(results: pd.DataFrame, title: str) -> Figure:

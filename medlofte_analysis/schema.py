@@ -60,3 +60,7 @@ POPULATION_COLUMNS: dict[str, tuple[str, str]] = {
 # primary: the publisher's own series; secondary: quoted on a web page; derived: computed from
 # published figures; transcribed: typed in by an analyst from the publisher's report.
 QUALITIES: frozenset[str] = frozenset({"primary", "secondary", "derived", "transcribed"})
+
+NUMERIC_INDICATOR_COLUMNS: tuple[str, ...] = tuple(
+    column for column, (dtype, _) in INDICATOR_COLUMNS.items() if dtype == "float"
+)
