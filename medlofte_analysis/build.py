@@ -33,6 +33,7 @@ from medlofte_analysis.schema import (
 from medlofte_analysis.sources import (
     bra_lagesbild,
     bra_lagesbild_xlsx,
+    bra_yearly_csv,
     kolada_api,
     kolada_snapshot,
     population_snapshot,
@@ -63,6 +64,7 @@ KOLADA_PAGE = re.compile(r"^kolada_api/[^/]+/page-\d+\.json$")
 SCB_POPULATION = re.compile(r"^scb_pxweb/[^/]+/befolkning\.json$")
 LAGESBILD_XLSX = re.compile(r"^bra_lagesbild_xlsx/.+\.xlsx$")
 SURVEY_XLSX = re.compile(r"^enkater/.+\.xlsx$")
+BRA_YEARLY_CSV = re.compile(r"^bra_yearly_csv/.*?(\d{4})[^/]*\.csv$")
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,11 @@ def _fetched_snapshots(
             tidy, missing = bra_lagesbild.lagesbild_to_tidy(long, catalog, lookup, path)
             indicator_frames.append(_provenance(tidy, relative, entries))
             unmapped += missing
+        elif match := BRA_YEARLY_CSV.match(relative):
+            yearly = bra_yearly_csv.read_bra_yearly_csv(path, int(match.group(1)), lookup)
+            indicator_frames.append(
+                _provenance(bra_yearly_csv.yearly_to_tidy(yearly), relative, entries)
+            )
         elif SURVEY_XLSX.match(relative):
             indicator_frames.append(
                 _provenance(
@@ -264,6 +271,7 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
     population = population.assign(municipality_name=population["municipality_code"].map(names))
     indicators = pd.concat([lagesbild, kolada, *fetched_indicators], ignore_index=True)
     # A snapshot fetched later (sorted after the shipped files) replaces the same key.
+    replaced = indicators.loc[indicators.duplicated(list(INDICATOR_KEY), keep="last"), "raw_path"]
     indicators = indicators.drop_duplicates(list(INDICATOR_KEY), keep="last")
     indicators = _attach_population(indicators, population)
     indicators = indicators.assign(municipality_name=indicators["municipality_code"].map(names))
@@ -297,6 +305,9 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
         "version": __version__,
         "inputs": [{"path": p, "sha256": entries[p]["sha256"]} for p in inputs],
         "unmapped_variables": unmapped,
+        "rows_replaced_by_later_snapshots": {
+            path: int(n) for path, n in sorted(replaced.value_counts().items())
+        },
         "rows": {
             "indicators": len(indicators),
             "population": len(population),

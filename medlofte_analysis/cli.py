@@ -95,6 +95,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         )
     elif not args.file:
         raise InputError(None, "--file", "the path of the workbook (.xlsx)")
+    elif args.source == "bra-csv":
+        paths = fetch.register_bra_yearly_csv(Path(args.file), raw, origin=args.origin, now=_now())
     elif args.source == "bra-xlsx":
         paths = fetch.register_bra_workbook(Path(args.file), raw, origin=args.origin, now=_now())
     else:
@@ -143,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add new raw snapshots: Kolada API or SCB population (needs internet), a Brå "
         "lägesbild workbook downloaded by hand, or a filled-in survey template (enkat)",
     )
-    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx", "enkat"])
+    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"])
     fetch.add_argument(
         "--municipality",
         nargs="+",

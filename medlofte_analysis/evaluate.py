@@ -90,6 +90,7 @@ SOURCE_HINTS: dict[str, str] = {
     "kolada": "Kolada nyckeltal {ref} (hämtas med `medlofte fetch kolada`, "
     "api.kolada.se/v3/data/kpi/{ref})",
     "survey_template": "{ref}: fyll i Excelmallen templates/enkatresultat_mall.xlsx",
+    "bra_yearly_csv": "Brå, {ref} ÅÅÅÅ.csv (bra.se; läggs till med `medlofte fetch bra-csv`)",
 }
 
 

@@ -294,3 +294,40 @@ def register_survey_workbook(workbook: Path, raw_dir: Path, *, origin: str, now:
         "note": f"Typed in by hand from the reports into {workbook.name}.",
     }
     return _register_local_file(workbook, raw_dir, "enkater", source, now)
+
+
+def register_bra_yearly_csv(path: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
+    """Add Brå's "Anmälda brott i kommunerna YYYY.csv", downloaded by hand, to `data/raw`.
+
+    The year is read from the file name (the build needs it); the file is parsed once first,
+    so a file in another format is refused before anything is written.
+    """
+    import re
+
+    from medlofte_analysis.config import RAW_DIR
+    from medlofte_analysis.municipalities import load_kolada_municipalities, name_lookup
+    from medlofte_analysis.sources.bra_yearly_csv import read_bra_yearly_csv
+
+    path = Path(path)
+    match = re.search(r"(\d{4})", path.stem)
+    if not match:
+        raise InputError(
+            path,
+            "file name",
+            "the year in the name, e.g. 'Anmälda brott i kommunerna 2024.csv'",
+            path.name,
+        )
+    lookup = name_lookup(
+        load_kolada_municipalities(RAW_DIR / "kolada_rkolada_sysdata" / "kolada_municipalities.csv")
+    )
+    read_bra_yearly_csv(path, int(match.group(1)), lookup)
+    source = {
+        "publisher": "Brå (Brottsförebyggande rådet)",
+        "title": f"Anmälda brott i kommunerna {match.group(1)} (CSV)",
+        "origin": origin,
+        "licence": "Fri användning med källhänvisning",
+        "attribution": "Källa: Brå",
+        "confidence": "high",
+        "note": f"Downloaded by hand as {path.name}; registered with `medlofte fetch`.",
+    }
+    return _register_local_file(path, raw_dir, "bra_yearly_csv", source, now)

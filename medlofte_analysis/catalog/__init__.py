@@ -20,7 +20,9 @@ FOCUS_AREAS: dict[str, str] = {
     "vald_nara_relation": "Våld i nära relation",
     "kontext": "Bakgrund (inget fokusområde)",
 }
-SOURCES: frozenset[str] = frozenset({"bra_lagesbild", "kolada", "survey_template"})
+SOURCES: frozenset[str] = frozenset(
+    {"bra_lagesbild", "bra_yearly_csv", "kolada", "survey_template"}
+)
 KINDS: frozenset[str] = frozenset({"outcome", "police_activity", "survey", "context"})
 DIRECTIONS: frozenset[str] = frozenset({"decrease", "increase", "ambiguous", "none"})
 COLUMNS: tuple[str, ...] = (

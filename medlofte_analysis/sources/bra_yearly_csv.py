@@ -129,3 +129,28 @@ def read_bra_yearly_csv(path: Path, year: int, lookup: dict[str, str]) -> pd.Dat
     frame["year"] = frame["year"].astype(int)
     frame[["count", "rate_per_100k"]] = frame[["count", "rate_per_100k"]].astype(float)
     return frame
+
+
+def yearly_to_tidy(yearly: pd.DataFrame) -> pd.DataFrame:
+    """The yearly file's rows as tidy indicator rows (indicator `bra_totalt_arsfil`).
+
+    The population is the one implied by Brå's own count and rate (rate rounded to whole
+    numbers, so a relative error below 0.5 / rate), marked as derived.
+    """
+    return pd.DataFrame(
+        {
+            "municipality_code": yearly["municipality_code"],
+            "year": yearly["year"],
+            "indicator_id": "bra_totalt_arsfil",
+            "value": yearly["rate_per_100k"],
+            "count": yearly["count"],
+            "unit": "per 100 000 inv",
+            "population": (yearly["count"] / yearly["rate_per_100k"] * 1e5)
+            .round()
+            .where(yearly["rate_per_100k"] > 0),
+            "population_source": "härledd: Brå:s antal / antal per 100 000 inv × 100 000 "
+            "(årsfilen)",
+            "missing_reason": yearly["missing_reason"],
+            "quality": "primary",
+        }
+    )
