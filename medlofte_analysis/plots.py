@@ -81,6 +81,22 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
         "year"
     )
     others = rows.loc[rows["municipality_code"].isin(evaluation.comparison)]
+    if target.empty and others.empty:
+        fig.set_size_inches(7.5, 1.4)
+        ax.axis("off")
+        ax.set_title(info["name_sv"], fontsize=10, loc="left")
+        ax.text(
+            0.5,
+            0.4,
+            f"Data saknas för {evaluation.municipality_name} och "
+            "jämförelsegruppen\n(se Data som saknas)",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            color="0.3",
+        )
+        return fig
     if not others.empty:
         wide = others.pivot_table(index="year", columns="municipality_code", values="value")
         ax.fill_between(
