@@ -70,7 +70,9 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block extra_css -%}
 <style type="text/css">
 main { max-width: 60rem; margin: 0 auto; }
-.rapport-titel { font-size: 1.9em; font-weight: bold; margin: 1rem 0 0.5rem; }
+.rapport-titel { font-size: 1.9em; font-weight: bold; margin: 1rem 0 0.5rem;
+  font-family: var(--jp-content-font-family, sans-serif); }
+.rapport-huvud p { font-family: var(--jp-content-font-family, sans-serif); }
 nav#innehall { margin: 1.5rem 0 2rem; padding: 0.75rem 1.25rem; border: 1px solid #ccc;
   font-family: var(--jp-content-font-family, sans-serif);
   font-size: var(--jp-content-font-size1, 14px); }
