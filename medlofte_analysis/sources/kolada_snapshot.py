@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
 from medlofte_analysis.errors import InputError
 
 JUVAHEM_COLUMNS: tuple[str, ...] = (
@@ -40,17 +40,14 @@ def read_juvahem_values(path: Path) -> pd.DataFrame:
             "a four-digit code",
             frame["kommun_code"].iloc[row],
         )
-    values = [
-        parse_swedish_number(text, path, f"row {i + 2}, column value")
-        for i, text in enumerate(frame["value"])
-    ]
+    numbers, reasons = parse_number_column(frame["value"], path, "value")
     return pd.DataFrame(
         {
             "kpi": frame["kolada_kpi"],
             "municipality_code": frame["kommun_code"],
             "year": frame["year"].astype(int),
-            "value": [v if v is not None else float("nan") for v, _ in values],
-            "missing_reason": [reason for _, reason in values],
+            "value": numbers.to_numpy(),
+            "missing_reason": reasons.to_numpy(),
         }
     )
 

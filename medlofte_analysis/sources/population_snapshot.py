@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
 from medlofte_analysis.municipalities import codes_for_names
 
 KOLADA_2010_2016_COLUMNS: tuple[str, ...] = ("Nyckeltal", "Region", "År", "Invånare")
@@ -17,17 +17,14 @@ def read_kolada_population_by_name(path: Path, lookup: dict[str, str]) -> pd.Dat
     """Kolada "Invånare totalt, antal" by municipality name and year → population rows."""
     frame = read_csv_strict(path, KOLADA_2010_2016_COLUMNS)
     codes = codes_for_names(frame["Region"], lookup, path, "Region")
-    parsed = [
-        parse_swedish_number(text, path, f"row {i + 2}, column Invånare")
-        for i, text in enumerate(frame["Invånare"])
-    ]
+    numbers, _ = parse_number_column(frame["Invånare"], path, "Invånare")
     return pd.DataFrame(
         {
             "municipality_code": codes,
             "year": frame["År"].astype(int),
             "age_group": "total",
             "sex": "total",
-            "population": [v if v is not None else float("nan") for v, _ in parsed],
+            "population": numbers.to_numpy(),
             "quality": "primary",
             "population_source": "Kolada N01951 Invånare totalt, antal (SCB, 31 december)",
         }

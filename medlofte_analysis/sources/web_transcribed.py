@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_swedish_number, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
 
 COLUMNS: tuple[str, ...] = (
     "kommun_code",
@@ -30,17 +30,14 @@ POPULATION_INDICATORS: frozenset[str] = frozenset({"Folkmängd 31 december", "Fo
 def read_transcribed(path: Path) -> pd.DataFrame:
     """Read the transcribed figures as context rows with quality 'secondary'."""
     frame = read_csv_strict(path, COLUMNS)
-    parsed = [
-        parse_swedish_number(text, path, f"row {i + 2}, column value")
-        for i, text in enumerate(frame["value"])
-    ]
+    numbers, _ = parse_number_column(frame["value"], path, "value")
     return pd.DataFrame(
         {
             "area_code": frame["kommun_code"],
             "area_name": frame["kommun"],
             "year": frame["year"].astype(int),
             "indicator": frame["indicator"],
-            "value": [v if v is not None else float("nan") for v, _ in parsed],
+            "value": numbers.to_numpy(),
             "unit": frame["unit"],
             "publisher_of_figure": frame["publisher_of_figure"],
             "page_date": frame["page_date"],
