@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlofte_analysis import __version__
+from medlofte_analysis import __version__, workbooks
 from medlofte_analysis.catalog import load_catalog
 from medlofte_analysis.config import CATALOG_PATH
 from medlofte_analysis.errors import InputError
@@ -222,6 +222,7 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
     if problems:
         listed = "; ".join(f"{p.path}: {p.problem}" for p in problems[:5])
         raise ValidationError(f"data/raw does not match its manifest: {listed}")
+    workbooks.check_folder(raw_dir)  # personal data or a zip bomb in any workbook: refused first
     entries = {row["path"]: row for row in read_manifest(raw_dir)}
     catalog = load_catalog(catalog_path)
     municipalities = load_kolada_municipalities(raw_dir / KOLADA_MUNICIPALITIES)

@@ -16,7 +16,10 @@ from medlofte_analysis.validation import ValidationError
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from medlofte_analysis.build import build
+    from medlofte_analysis.config import MANUAL_DIR
+    from medlofte_analysis.workbooks import check_folder
 
+    check_folder(MANUAL_DIR)  # the activity logs: personal data refused before anything is built
     result = build(Path(args.raw), Path(args.processed))
     rows = result.record["rows"]
     print(

@@ -40,4 +40,21 @@ class ConfigError(ValueError):
 
 
 class PersonalDataError(InputError):
-    """Input that looks like it holds personal data (names, personal identity numbers)."""
+    """Input that looks like it holds personal data (names, personal identity numbers).
+
+    The message is one Swedish sentence naming the file and the place, with the value masked:
+    "Personuppgifter i logg.xlsx, blad Aktiviteter cell I2: ett personnummer (19121212-****);
+    ta bort uppgiften, filen läses inte in."
+    """
+
+    def __init__(self, path: str | Path | None, location: str | None, kind: str, masked: str):
+        super().__init__(path, location, "no personal data", masked)
+        self.kind = kind
+        where = ", ".join(part for part in (self.path, location) if part)
+        self.args = (
+            f"Personuppgifter i {where}: {kind} ({masked}); ta bort uppgiften, filen läses "
+            "inte in.",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -27,8 +27,10 @@ from typing import Any
 import nbformat
 import pandas as pd
 
+from medlofte_analysis import workbooks
 from medlofte_analysis.catalog import load_catalog
 from medlofte_analysis.config import (
+    MANUAL_DIR,
     NOTEBOOKS_DIR,
     PROCESSED_DIR,
     PROJECT_ROOT,
@@ -467,6 +469,12 @@ def check_evaluation(config_path: str, municipality: str | None = None) -> Evalu
     return config
 
 
+def check_workbooks_before_report(raw_dir: Path = RAW_DIR, manual_dir: Path = MANUAL_DIR) -> None:
+    """Refuse personal data in any workbook the notebooks may read, before any kernel starts."""
+    workbooks.check_folder(manual_dir)
+    workbooks.check_folder(raw_dir)
+
+
 def is_default_run(config_path: str, municipality: str | None) -> bool:
     """True when the run is the notebooks' own defaults (then they are executed in place)."""
     return Path(_relative_config(config_path)) == Path(DEFAULT_CONFIG) and not municipality
@@ -486,6 +494,7 @@ def run_report(
     """
     started = perf_counter()
     config = check_evaluation(config_path, municipality)
+    check_workbooks_before_report()
     check_seconds = perf_counter() - started
     if is_default_run(config_path, municipality):
         target = Path(notebooks_dir)

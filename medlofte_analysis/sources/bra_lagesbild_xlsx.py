@@ -41,10 +41,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from medlofte_analysis import workbooks
 from medlofte_analysis.cleaning import parse_swedish_number
 from medlofte_analysis.errors import InputError
 
@@ -236,10 +236,7 @@ def read_lagesbild_workbook(path: Path) -> pd.DataFrame:
     the layout this assumes.
     """
     path = Path(path)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several types for a non-xlsx file
-        raise InputError(path, None, "an .xlsx workbook", type(error).__name__) from error
+    workbook = workbooks.open_workbook(path)  # bounded, and refused if it holds personal data
     records: list[dict[str, object]] = []
     try:
         for sheet in workbook.worksheets:

@@ -25,10 +25,12 @@ import openpyxl
 import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
+from medlofte_analysis import workbooks
 from medlofte_analysis.cleaning import parse_swedish_number
 from medlofte_analysis.errors import InputError
 
 SURVEY_SHEET: str = "Resultat"
+TEMPLATE_MAX_ROWS: int = 20_000
 SURVEY_SOURCES: tuple[str, ...] = ("Polisens trygghetsmätning", "Liv & hälsa ung", "NTU")
 # header -> Swedish explanation for the Instruktioner sheet
 SURVEY_COLUMNS: dict[str, str] = {
@@ -71,11 +73,9 @@ def cell_ref(sheet: str, column_letter: str, row: int) -> str:
 
 
 def open_workbook(path: Path) -> openpyxl.Workbook:
-    """Open an .xlsx with cached values; raise an InputError naming the file if it is not one."""
-    try:
-        return openpyxl.load_workbook(path, data_only=True)
-    except Exception as error:  # openpyxl raises several types for a non-xlsx file
-        raise InputError(path, None, "an .xlsx workbook", type(error).__name__) from error
+    """Open a filled-in template with cached values, after `workbooks.check_workbook` (size,
+    zip bomb, personal data anywhere in the file; the templates hold at most TEMPLATE_MAX_ROWS)."""
+    return workbooks.open_workbook(path, read_only=False, max_rows=TEMPLATE_MAX_ROWS)
 
 
 def header_columns(

@@ -78,37 +78,9 @@ def test_bad_cell_raises_naming_sheet_and_cell(fill_template, change, cell):
         read_activity_workbook(path)
 
 
-@pytest.mark.parametrize(
-    "number",
-    ["850101-1234", "19850101-1234", "198501011234", "8501011234", "850161+1234", 198501011234],
-)
-def test_personal_identity_number_is_refused_and_masked(fill_template, number):
-    path = fill_template(
-        activity_template(),
-        "Aktiviteter",
-        [_row(kommentar=f"gäller {number}") if isinstance(number, str) else _row(antal=number)],
-    )
-    with pytest.raises(PersonalDataError, match=r"Aktiviteter!(I|G)2") as caught:
+def test_personal_identity_number_is_refused_and_masked(fill_template):
+    # Skatteverket's test number; every other form and place is tested in tests/test_workbooks.py
+    path = fill_template(activity_template(), "Aktiviteter", [_row(kommentar="gäller 121212-1212")])
+    with pytest.raises(PersonalDataError, match=r"Aktiviteter cell I2: ett personnummer") as caught:
         read_activity_workbook(path)
-    assert "1234" not in str(caught.value) and "XXXX" in str(caught.value)
-
-
-def test_personal_number_in_any_sheet_is_refused(write_xlsx):
-    path = write_xlsx(
-        "x.xlsx", {"Aktiviteter": [["kommunkod"]], "Anteckningar": [["a"], ["a", "850101-1234"]]}
-    )
-    with pytest.raises(PersonalDataError, match=r"Anteckningar!B2"):
-        read_activity_workbook(path)
-
-
-@pytest.mark.parametrize("header", ["namn", "Personnummer", "Förnamn", "deltagare namn"])
-def test_personal_data_header_is_refused(write_xlsx, header):
-    path = write_xlsx("x.xlsx", {"Aktiviteter": [["kommunkod", "år", header]]})
-    with pytest.raises(PersonalDataError, match=r"Aktiviteter!C1"):
-        read_activity_workbook(path)
-
-
-@pytest.mark.parametrize("text", ["2024-05-01", "070-1234567", "12 kontroller 2024", "20241301"])
-def test_ordinary_numbers_are_not_taken_for_personal_numbers(fill_template, text):
-    path = fill_template(activity_template(), "Aktiviteter", [_row(kommentar=text)])
-    assert len(read_activity_workbook(path)) == 1
+    assert "121212-****" in str(caught.value)

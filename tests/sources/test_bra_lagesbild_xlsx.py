@@ -196,5 +196,5 @@ def test_bad_sheet_raises_naming_sheet_and_cell(write_xlsx, sheet, location):
 def test_not_a_workbook_raises(tmp_path):
     path = tmp_path / "fake.xlsx"
     path.write_text("Kommun;Antal\n", encoding="utf-8")
-    with pytest.raises(InputError, match="an .xlsx workbook"):
+    with pytest.raises(InputError, match="ingen Excelarbetsbok"):
         read_lagesbild_workbook(path)
