@@ -70,6 +70,14 @@ def _shade_periods(ax: plt.Axes, evaluation: Evaluation) -> None:
         )
 
 
+def placeholder(ax: plt.Axes, text: str) -> None:
+    """An empty axis that says, in grey, why there is nothing to draw."""
+    ax.axis("off")
+    ax.text(
+        0.5, 0.4, text, transform=ax.transAxes, ha="center", va="center", fontsize=12, color="0.3"
+    )
+
+
 def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
     """Rate (or share) per year: the municipality against the comparison group's band."""
     catalog = evaluation.inputs.catalog.set_index("indicator_id")
@@ -83,18 +91,11 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
     others = rows.loc[rows["municipality_code"].isin(evaluation.comparison)]
     if target.empty and others.empty:
         fig.set_size_inches(7.5, 1.4)
-        ax.axis("off")
         ax.set_title(info["name_sv"], fontsize=10, loc="left")
-        ax.text(
-            0.5,
-            0.4,
+        placeholder(
+            ax,
             f"Data saknas för {evaluation.municipality_name} och "
             "jämförelsegruppen\n(se Data som saknas)",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=12,
-            color="0.3",
         )
         return fig
     if not others.empty:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML
 
+from medlofte_analysis import implementation
 from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.config import MANUAL_DIR, PROCESSED_DIR, RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
@@ -338,60 +339,30 @@ def context_figures_table(
     )
 
 
-def activity_log_path(manual_dir: Path = MANUAL_DIR) -> Path:
-    """Where the filled-in activity log is expected."""
-    return manual_dir / "aktivitetslogg.xlsx"
+# --- Implementation (årshjul): thin wrappers over `medlofte_analysis.implementation` ---------
 
 
-def implementation_table(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> pd.DataFrame:
-    """Activities planned and carried out per focus area, from the analyst's activity log."""
-    from medlofte_analysis.sources.activities import read_activity_workbook
-
-    path = activity_log_path(manual_dir)
-    if not path.exists():
-        return pd.DataFrame(
-            columns=[
-                "Fokusområde",
-                "Planerade",
-                "Genomförda",
-                "Delvis",
-                "Ej genomförda",
-                "Antal (summa)",
-            ]
-        )
-    log = read_activity_workbook(path)
-    log = log.loc[log["municipality_code"] == evaluation.config.municipality]
-    grouped = log.groupby("focus_area")
-    return pd.DataFrame(
-        {
-            "Fokusområde": [FOCUS_AREAS.get(area, area) for area in grouped.groups],
-            "Planerade": grouped["planned"].sum().astype(int).to_list(),
-            "Genomförda": grouped["carried_out"].apply(lambda s: int((s == "ja").sum())).to_list(),
-            "Delvis": grouped["carried_out"].apply(lambda s: int((s == "delvis").sum())).to_list(),
-            "Ej genomförda": grouped["carried_out"]
-            .apply(lambda s: int((s == "nej").sum()))
-            .to_list(),
-            "Antal (summa)": grouped["amount"].sum(min_count=1).round(0).to_list(),
-        }
-    )
+def activity_log(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> pd.DataFrame | None:
+    """This evaluation's activity log (its municipality and follow-up), or None without one."""
+    return implementation.load_log(evaluation.config, manual_dir)
 
 
 def implementation_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
-    """Whether an activity log exists, and what that means for the conclusions."""
-    path = activity_log_path(manual_dir)
-    if not path.exists():
-        return (
-            "**Aktivitetslogg saknas.** Det finns ingen ifylld logg över årshjulets "
-            "aktiviteter (`data/manual/aktivitetslogg.xlsx`). Därför kan rapporten inte visa "
-            "vad som faktiskt genomfördes, och en utebliven effekt kan lika gärna bero på att "
-            "insatserna inte blev av. Fyll i mallen `templates/aktivitetslogg_mall.xlsx`."
-        )
-    table = implementation_table(evaluation, manual_dir)
-    planned, done = int(table["Planerade"].sum()), int(table["Genomförda"].sum())
-    return (
-        f"Loggen för {evaluation.municipality_name} har {planned} planerade aktiviteter, "
-        f"varav {done} markerade som genomförda."
+    """What the log says, or that there is none for this evaluation and how to supply it."""
+    log = activity_log(evaluation, manual_dir)
+    return implementation.implementation_markdown(
+        evaluation.config, evaluation.municipality_name, log, manual_dir
     )
+
+
+def implementation_summary(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
+    """The implementation lines of "Svaret i korthet", one per focus area."""
+    return implementation.implementation_summary_markdown(
+        evaluation.config, evaluation.municipality_name, manual_dir
+    )
+
+
+# --- End of implementation block ------------------------------------------------------------
 
 
 def activity_indicators_table(evaluation: Evaluation) -> pd.DataFrame:
@@ -476,6 +447,5 @@ def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> s
             lines.append(f"\n{missing} primära utfall kunde inte bedömas (data saknas).")
         level = int(judged["msms_level"].max())
         lines.append(f"\nStarkaste design: nivå {level} på Maryland-skalan.")
-    if not activity_log_path(manual_dir).exists():
-        lines.append("\nGenomförandet kan inte bedömas: det finns ingen aktivitetslogg.")
+    lines.append("\n" + implementation_summary(evaluation, manual_dir))
     return "\n".join(lines)

@@ -24,9 +24,10 @@ from medlofte_analysis.config import TEMPLATES_DIR
 from medlofte_analysis.sources.activities import (
     ACTIVITY_COLUMNS,
     ACTIVITY_SHEET,
-    DONE_VALUES,
+    ACTIVITY_TYPES,
     FOCUS_AREAS,
-    PLANNED_VALUES,
+    RESPONSIBLE,
+    STATUSES,
 )
 from medlofte_analysis.sources.surveys import SURVEY_COLUMNS, SURVEY_SHEET, SURVEY_SOURCES
 
@@ -44,9 +45,12 @@ SURVEY_INTRO: str = (
     "NTU (Brå)."
 )
 ACTIVITY_INTRO: str = (
-    "Aktivitetslogg (årshjul) för medborgarlöftet: en rad per aktivitet, planerad och/eller "
-    "genomförd. Filen får INTE innehålla personuppgifter: inga namn, inga personnummer. En fil "
-    "med personnummer eller en kolumn för namn läses inte in."
+    "Aktivitetslogg (årshjul) för medborgarlöftet: en rad per planerad aktivitet, med när den "
+    "är planerad, vem som ansvarar och om den genomförts. Spara den ifyllda loggen som "
+    "data/manual/aktivitetslogg_<kommunkod>_<första år>-<sista år>.xlsx, t.ex. "
+    "aktivitetslogg_0330_2024-2025.xlsx. Filen får INTE innehålla personuppgifter: inga namn, "
+    "personnummer, e-postadresser eller telefonnummer, inte heller i kommentarer, dolda blad "
+    "eller dokumentegenskaper. En sådan fil läses inte in."
 )
 
 
@@ -124,7 +128,12 @@ def survey_template() -> bytes:
 def activity_template() -> bytes:
     """The activity log template (sheet "Aktiviteter" + "Instruktioner") as .xlsx bytes."""
     workbook = Workbook()
-    lists = {"fokusområde": FOCUS_AREAS, "planerad": PLANNED_VALUES, "genomförd": DONE_VALUES}
+    lists = {
+        "fokusområde": FOCUS_AREAS,
+        "aktivitetstyp": ACTIVITY_TYPES,
+        "ansvarig": RESPONSIBLE,
+        "status": STATUSES,
+    }
     _data_sheet(workbook, ACTIVITY_SHEET, ACTIVITY_COLUMNS, lists)
     _instructions_sheet(workbook, ACTIVITY_INTRO, ACTIVITY_COLUMNS)
     return _deterministic_bytes(workbook)
