@@ -384,11 +384,54 @@ def _count_methods(
     return rows
 
 
-def _share(frame: pd.DataFrame, unit: str, year: int) -> pd.Series | None:
+# --- Surveys as published: waves, shares, indices ------------------------------------------
+# A survey is published in waves (Liv & hälsa ung every second year, Polisens trygghetsmätning
+# some years), so the years compared are waves, not the configured years:
+# - the waves of an indicator are the years entered for it in any unit (municipality or county),
+#   including a row entered with a missing value for a wave that is released but not typed in;
+# - baseline: the latest wave at or before the baseline year, else (a first wave after it) the
+#   latest wave before the follow-up period starts;
+# - follow-up: the latest wave in the follow-up period, else the nearest one after it.
+SURVEY_SHORT: dict[str, str] = {"Liv & hälsa ung": "LHU", "NTU": "NTU"}
+
+
+def survey_waves(frame: pd.DataFrame) -> tuple[int, ...]:
+    """The waves of one survey indicator: every year entered for it, in any unit."""
+    return tuple(sorted({int(year) for year in frame["year"]}))
+
+
+def choose_waves(
+    waves: tuple[int, ...], baseline_years: tuple[int, ...], followup_years: tuple[int, ...]
+) -> tuple[int | None, int | None]:
+    """(baseline wave, follow-up wave) by the rules above; None where no wave qualifies."""
+    before = [w for w in waves if w <= max(baseline_years)]
+    if not before:
+        before = [w for w in waves if w < min(followup_years)]
+    during = [w for w in waves if min(followup_years) <= w <= max(followup_years)]
+    after = [w for w in waves if w > max(followup_years)]
+    baseline = max(before) if before else None
+    followup = max(during) if during else (min(after) if after else None)
+    return baseline, followup
+
+
+def waves_label(info: pd.Series, baseline: int | None, followup: int | None) -> str:
+    """'LHU 2023 → 2025': which waves were compared."""
+    name = info["source_ref"] if info["source"] == "survey_template" else "NTU"
+    name = SURVEY_SHORT.get(name, name)
+    return f"{name} {baseline if baseline else '?'} → {followup if followup else '?'}"
+
+
+def _value(frame: pd.DataFrame, unit: str, year: int | None) -> pd.Series | None:
     rows = frame.loc[(frame["municipality_code"] == unit) & (frame["year"] == year)]
-    if rows.empty or pd.isna(rows["value"].iloc[0]):
+    if year is None or rows.empty or pd.isna(rows["value"].iloc[0]):
         return None
-    row = rows.iloc[0]
+    return rows.iloc[0]
+
+
+def _share(frame: pd.DataFrame, unit: str, year: int | None) -> pd.Series | None:
+    row = _value(frame, unit, year)
+    if row is None:
+        return None
     has_interval = pd.notna(row["ci_lower"]) and pd.notna(row["ci_upper"])
     return row if has_interval or pd.notna(row["n_respondents"]) else None
 
@@ -416,21 +459,80 @@ def _share_difference(
     return replace(diff, se=se), "95 % konfidensintervall (Newcombe, ur antal svarande)"
 
 
+def _wave_rows(config: EvaluationConfig, info: pd.Series, waves: tuple[int | None, ...]) -> list:
+    rows = [_base_row(config, info, method) for method in ("fore_efter", "diff_i_diff")]
+    for row in rows:
+        row.update(
+            baseline_label=str(waves[0] or "–"),
+            followup_label=str(waves[1] or "–"),
+            note=waves_label(info, *waves) + ". ",
+        )
+    return rows
+
+
+def _missing_waves(waves: tuple[int | None, int | None], found: tuple[object, object]) -> str:
+    if waves[0] is None or waves[1] is None:
+        return "ingen publicerad våg inmatad före och under (eller efter) uppföljningen"
+    missing = [str(w) for w, value in zip(waves, found, strict=True) if value is None]
+    return f"saknar andel med intervall eller antal svarande för {', '.join(missing)}"
+
+
+def _index_methods(config: EvaluationConfig, info: pd.Series, frame: pd.DataFrame) -> list:
+    """An index without a published interval: the change on its own published scale, the
+    county's change beside it, verdict "descriptive_only" (no test is possible)."""
+    waves = choose_waves(survey_waves(frame), config.baseline_years, config.followup_years)
+    own, county_row = _wave_rows(config, info, waves)
+    b, f = (_value(frame, config.municipality, w) for w in waves)
+    if b is None or f is None:
+        reason = _missing_waves(waves, (b, f)).replace(
+            "andel med intervall eller antal svarande", "värde"
+        )
+        return [_cannot(own, own["note"] + reason), _cannot(county_row, "saknar kommunens värden")]
+    own.update(
+        baseline_value=b["value"],
+        followup_value=f["value"],
+        estimate=f["value"] - b["value"],
+        estimate_kind="skillnad på indexets publicerade skala (efter − före)",
+        interval_kind="inget intervall publicerat",
+        verdict="descriptive_only",
+        note=own["note"] + "Index utan publicerat intervall: förändringen redovisas "
+        "beskrivande, utan test.",
+    )
+    county = config.comparison.county
+    cb, cf = (_value(frame, county, w) if county else None for w in waves)
+    if cb is None or cf is None:
+        return [own, _cannot(county_row, "länet saknar värden för jämförelse")]
+    county_row.update(
+        baseline_value=f["value"] - b["value"],
+        followup_value=cf["value"] - cb["value"],
+        estimate=(f["value"] - b["value"]) - (cf["value"] - cb["value"]),
+        estimate_kind="skillnad i förändring på indexets skala (kommunen − länet)",
+        interval_kind="inget intervall publicerat",
+        verdict="descriptive_only",
+        note=county_row["note"]
+        + f"Länet {_decimal(cb['value'])} → {_decimal(cf['value'])}, kommunen "
+        f"{_decimal(b['value'])} → {_decimal(f['value'])}; beskrivande, utan test.",
+    )
+    return [own, county_row]
+
+
+def _decimal(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
 def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.DataFrame) -> list:
     frame = rows_all.loc[rows_all["indicator_id"] == info["indicator_id"]]
-    base_year, follow_year = max(config.baseline_years), max(config.followup_years)
+    waves = choose_waves(survey_waves(frame), config.baseline_years, config.followup_years)
+    base_year, follow_year = waves
     target = config.municipality
     results: list[dict] = []
-    row = _base_row(config, info, "fore_efter")
-    row.update(baseline_label=str(base_year), followup_label=str(follow_year))
+    row, county_row = _wave_rows(config, info, waves)
+    label = row["note"]
     b, f = _share(frame, target, base_year), _share(frame, target, follow_year)
     if b is None or f is None:
-        missing = [str(y) for y, s in ((base_year, b), (follow_year, f)) if s is None]
         return [
-            _cannot(
-                row, f"saknar andel med intervall eller antal svarande för {', '.join(missing)}"
-            ),
-            _cannot(_base_row(config, info, "diff_i_diff"), "saknar kommunens värden"),
+            _cannot(row, label + _missing_waves(waves, (b, f))),
+            _cannot(county_row, "saknar kommunens värden"),
         ]
     diff, interval_kind = _share_difference(f, b, config.alpha)
     z = stats.norm.ppf(1 - config.alpha / 2) + stats.norm.ppf(0.8)
@@ -451,11 +553,10 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         p_value=diff.p_value,
         mde_increase=z * diff.se * 100,
         mde_decrease=-z * diff.se * 100,
-        note=f"{overlap}{diff.method}",
+        note=f"{label}{overlap}{diff.method}",
     )
     results.append(row)
-    row = _base_row(config, info, "diff_i_diff")
-    row.update(baseline_label=str(base_year), followup_label=str(follow_year))
+    row = county_row
     county = config.comparison.county
     cb = _share(frame, county, base_year) if county else None
     cf = _share(frame, county, follow_year) if county else None
@@ -477,7 +578,7 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         p_value=float(2 * stats.norm.sf(abs(estimate) / se)) if se > 0 else math.nan,
         mde_increase=z * se * 100,
         mde_decrease=-z * se * 100,
-        note=f"{overlap}Jämfört med länet ({county}); kommunen ingår i länets värde.",
+        note=f"{label}{overlap}Jämfört med länet ({county}); kommunen ingår i länets värde.",
     )
     results.append(row)
     return results
@@ -500,6 +601,11 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                 rows += _count_methods(config, info, series, comparison)
             elif info["unit"] == "procent":
                 rows += _survey_methods(config, info, inputs.indicators)
+            elif info["kind"] == "survey":
+                frame = inputs.indicators
+                rows += _index_methods(
+                    config, info, frame.loc[frame["indicator_id"] == indicator_id]
+                )
             else:
                 row = _base_row(config, info, "fore_efter")
                 own = inputs.indicators.loc[
@@ -524,6 +630,12 @@ def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
     ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
     order = {"diff_i_diff": 0, "syntetisk_kontroll": 2, "fore_efter": 1, "trend": 3}
     for i, row in results.iterrows():
+        if row["verdict"] == "descriptive_only":  # an index without interval: no test
+            results.loc[i, "verdict_sv"] = (
+                f"Endast beskrivande ({row['method_sv']}): indexet publiceras utan intervall, "
+                "så förändringen kan inte prövas statistiskt."
+            )
+            continue
         reason = row["note"] if row["verdict"] == "cannot_judge" else ""
         null = 1.0 if ratio_scale[i] else 0.0
         code = verdict(
@@ -573,17 +685,21 @@ def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
     for area, ids in config.focus_areas.items():
         for indicator_id in ids:
             present = set(have.loc[have["indicator_id"] == indicator_id, "year"])
-            missing = [y for y in years if y not in present]
-            if not missing:
-                continue
             info = catalog.loc[indicator_id]
+            if info["source"] == "survey_template":
+                label, n_missing = _survey_gap(config, inputs, indicator_id, present)
+            else:
+                missing = [y for y in years if y not in present]
+                label, n_missing = _compact_years(missing), len(missing)
+            if not n_missing:
+                continue
             rows.append(
                 {
                     "focus_area": area,
                     "indicator_id": indicator_id,
                     "name_sv": info["name_sv"],
-                    "missing_years": _compact_years(missing),
-                    "n_missing": len(missing),
+                    "missing_years": label,
+                    "n_missing": n_missing,
                     "where_to_get": SOURCE_HINTS[info["source"]].format(ref=info["source_ref"]),
                 }
             )
@@ -598,6 +714,33 @@ def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
             "where_to_get",
         ],
     )
+
+
+def _survey_gap(
+    config: EvaluationConfig, inputs: Inputs, indicator_id: str, present: set[int]
+) -> tuple[str, int]:
+    """The waves a survey indicator lacks for the municipality: only waves that exist (entered
+    for some unit, with or without a value), never every calendar year; without any wave, the
+    two waves the comparison needs, described."""
+    frame = inputs.indicators.loc[inputs.indicators["indicator_id"] == indicator_id]
+    waves = survey_waves(frame)
+    if not waves:
+        return (
+            f"våg {max(config.baseline_years)} eller senast före, och våg "
+            f"{years_label(config.followup_years)} eller närmast efter (vågor: inga inmatade)",
+            2,
+        )
+    missing = [w for w in waves if w not in present]
+    chosen = choose_waves(waves, config.baseline_years, config.followup_years)
+    label = _compact_years(missing) if missing else ""
+    if None in chosen:
+        label = (
+            (label + "; " if label else "")
+            + "ingen våg för "
+            + ("basåret" if chosen[0] is None else "uppföljningen")
+        )
+        return label, len(missing) + 1
+    return label, len(missing)
 
 
 def _compact_years(years: list[int]) -> str:

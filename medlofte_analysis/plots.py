@@ -25,6 +25,7 @@ from medlofte_analysis.verdict import VERDICTS_SV
 TARGET_STYLE = {"color": "black", "linewidth": 2.2, "marker": "o", "markersize": 5}
 MEDIAN_STYLE = {"color": "0.35", "linewidth": 1.5, "linestyle": "--"}
 BAND_COLOR = "0.85"
+COUNTY_STYLE = {"color": "0.45", "linewidth": 1.5, "linestyle": ":", "marker": "s", "markersize": 4}
 VERDICT_STYLE: dict[str, tuple[str, str]] = {
     # code: (symbol, grey shade)
     "improvement": ("▼ bättre", "0.55"),
@@ -34,6 +35,7 @@ VERDICT_STYLE: dict[str, tuple[str, str]] = {
     "ambiguous_change": ("◆ tvetydig", "0.45"),
     "no_detectable_change": ("○ ingen påvisbar", "0.92"),
     "cannot_judge": ("? kan ej bedömas", "1.0"),
+    "descriptive_only": ("= beskrivande", "0.97"),
 }
 plt.rcParams.update(
     {
@@ -89,7 +91,13 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
         "year"
     )
     others = rows.loc[rows["municipality_code"].isin(evaluation.comparison)]
-    if target.empty and others.empty:
+    county_code = evaluation.config.comparison.county
+    county = rows.loc[
+        (rows["municipality_code"] == county_code)
+        & (info["kind"] == "survey")
+        & rows["value"].notna()
+    ].sort_values("year")
+    if target.empty and others.empty and county.empty:
         fig.set_size_inches(7.5, 1.4)
         ax.set_title(info["name_sv"], fontsize=10, loc="left")
         placeholder(
@@ -108,6 +116,10 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
             label=f"jämförelsegrupp, spridning ({wide.shape[1]} kommuner)",
         )
         ax.plot(wide.index, wide.median(axis=1), label="jämförelsegrupp, median", **MEDIAN_STYLE)
+    if not county.empty:  # surveys: the county's published waves beside the municipality
+        ax.plot(
+            county["year"], county["value"], label=evaluation.name_of(county_code), **COUNTY_STYLE
+        )
     if not target.empty:
         ax.plot(target["year"], target["value"], label=evaluation.municipality_name, **TARGET_STYLE)
         if target["ci_lower"].notna().any():

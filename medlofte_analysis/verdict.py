@@ -26,6 +26,7 @@ VERDICTS_SV: dict[str, str] = {
     "ambiguous_change": "Förändring, tvetydig",
     "no_detectable_change": "Ingen påvisbar förändring",
     "cannot_judge": "Kan inte bedömas",
+    "descriptive_only": "Endast beskrivande",
 }
 MSMS_TEXT_SV: dict[int, str] = {
     2: "nivå 2 (före–efter utan jämförelsegrupp)",

@@ -34,15 +34,18 @@ TEMPLATE_MAX_ROWS: int = 20_000
 SURVEY_SOURCES: tuple[str, ...] = ("Polisens trygghetsmätning", "Liv & hälsa ung", "NTU")
 # header -> Swedish explanation for the Instruktioner sheet
 SURVEY_COLUMNS: dict[str, str] = {
-    "kommunkod": "Kommunkod med fyra siffror som text, t.ex. 0330 för Knivsta.",
-    "år": "Året resultatet avser. För sammanslagna år (NTU): periodens sista år; "
-    "skriv perioden i kommentar.",
+    "kommunkod": "Kommunkod med fyra siffror som text, t.ex. 0330 för Knivsta, eller länets "
+    "kod för länets värde (t.ex. 0003 för Uppsala län); länet ritas bredvid kommunen.",
+    "år": "Året för enkätens våg (t.ex. 2023 och 2025 för Liv & hälsa ung). Skriv bara år då "
+    "enkäten publicerats; en publicerad våg som saknar värde skrivs med '..' i andel_procent. "
+    "För sammanslagna år (NTU): periodens sista år; skriv perioden i kommentar.",
     "källa": "En av: " + ", ".join(SURVEY_SOURCES) + ".",
     "indikator_id": "Indikatorns id i indikatorkatalogen (samma id varje år), t.ex. "
     "ptm_oro_brott, lhu_narkotika_ak9 eller lhu_otrygg_ak9.",
     "fråga": "Frågan eller indikatorn ordagrant som i rapporten.",
     "grupp": "Vilka svaren gäller, t.ex. 'alla', 'åk 9', 'gy 2', 'kvinnor'.",
-    "andel_procent": "Andel i procent (0–100), decimalkomma går bra. Lämna tom eller skriv '..' "
+    "andel_procent": "Andel i procent (0–100), decimalkomma går bra. För ett index "
+    "(ptm_problemindex): indexvärdet på den publicerade skalan. Lämna tom eller skriv '..' "
     "om värdet saknas eller är sekretessmarkerat; skriv aldrig 0 för saknat.",
     "antal_svarande": "Antal som svarat (heltal större än 0), om rapporten anger det.",
     "ki_undre": "Undre gräns för 95 % konfidensintervall i procent, om rapporten anger det.",
