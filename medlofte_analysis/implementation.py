@@ -285,3 +285,19 @@ def arshjul_figure(log: pd.DataFrame | None, years: tuple[int, ...] | list[int])
     ax.set_title("Årshjulet: planerade aktiviteter och vad som genomfördes", loc="left")
     fig.tight_layout()
     return fig
+
+
+def log_source_markdown(config: EvaluationConfig, manual_dir: Path = MANUAL_DIR) -> str:
+    """The activity log as an item of the report's sources (or that there is none)."""
+    path = find_log(config, manual_dir)
+    log = load_log(config, manual_dir)
+    if path is None or log is None:
+        return (
+            "- **Aktivitetslogg (årshjulet)**: saknas för den här utvärderingen "
+            f"(väntas som `data/manual/{activity_log_path(config, manual_dir).name}`)."
+        )
+    return (
+        f"- **Aktivitetslogg (årshjulet)** (kommunen och polisen), fil `data/manual/{path.name}`: "
+        f"{len(log)} aktiviteter för kommunkod {config.municipality}. Egna uppgifter om "
+        "genomförandet, inte publicerad statistik."
+    )

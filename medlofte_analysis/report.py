@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from medlofte_analysis import workbooks
+from medlofte_analysis import implementation, workbooks
 from medlofte_analysis.catalog import load_catalog
 from medlofte_analysis.config import (
     MANUAL_DIR,
@@ -511,7 +511,7 @@ def run_report(
         executed,
         Path(reports_dir) / f"{config.id}.html",
         config.title,
-        sources_appendix_markdown(RAW_DIR),
+        sources_appendix_markdown(RAW_DIR) + "\n" + implementation.log_source_markdown(config),
     )
     return ReportResult(
         html=html_path,

@@ -130,3 +130,10 @@ def test_the_arshjul_figure_draws_one_bar_per_activity_over_the_followup_months(
 def test_the_arshjul_figure_without_a_log_says_so():
     figure = implementation.arshjul_figure(None, (2024, 2025))
     assert "Ingen aktivitetslogg" in figure.axes[0].texts[0].get_text()
+
+
+def test_the_log_is_listed_among_the_sources(manual, tmp_path):
+    assert "fil `data/manual/aktivitetslogg_0330_2024-2025.xlsx`: 5 aktiviteter" in (
+        implementation.log_source_markdown(CONFIG, manual)
+    )
+    assert "saknas" in implementation.log_source_markdown(CONFIG, tmp_path / "tom")
