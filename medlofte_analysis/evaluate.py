@@ -465,7 +465,7 @@ def _wave_rows(config: EvaluationConfig, info: pd.Series, waves: tuple[int | Non
         row.update(
             baseline_label=str(waves[0] or "–"),
             followup_label=str(waves[1] or "–"),
-            note=waves_label(info, *waves) + ". ",
+            note=waves_label(info, *waves) + ". " if any(waves) else "",
         )
     return rows
 
@@ -601,7 +601,7 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                 rows += _count_methods(config, info, series, comparison)
             elif info["unit"] == "procent":
                 rows += _survey_methods(config, info, inputs.indicators)
-            elif info["kind"] == "survey":
+            elif info["kind"] == "survey" and info["source"] == "survey_template":
                 frame = inputs.indicators
                 rows += _index_methods(
                     config, info, frame.loc[frame["indicator_id"] == indicator_id]
