@@ -472,7 +472,10 @@ def _wave_rows(config: EvaluationConfig, info: pd.Series, waves: tuple[int | Non
 
 def _missing_waves(waves: tuple[int | None, int | None], found: tuple[object, object]) -> str:
     if waves[0] is None or waves[1] is None:
-        return "ingen publicerad våg inmatad före och under (eller efter) uppföljningen"
+        return (
+            "ingen inmatad våg att jämföra (behövs: senaste våg till och med basåret och en våg "
+            "under eller närmast efter uppföljningen)"
+        )
     missing = [str(w) for w, value in zip(waves, found, strict=True) if value is None]
     return f"saknar andel med intervall eller antal svarande för {', '.join(missing)}"
 
