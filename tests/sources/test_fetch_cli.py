@@ -56,3 +56,15 @@ def test_kolada_without_municipality_does_not_default_to_knivsta(capsys):
 def test_unknown_municipality_is_refused_before_any_request(capsys):
     assert main(["fetch", "--config", KNIVSTA, "--municipality", "9999", "--dry-run"]) == 2
     assert "9999" in capsys.readouterr().err
+
+
+def test_the_reports_gap_table_gives_a_fetch_command_that_runs(capsys):
+    from medlofte_analysis.evaluate import run_evaluation
+
+    evaluation = run_evaluation(KNIVSTA, "0305")
+    hints = evaluation.gaps.set_index("indicator_id")["where_to_get"]
+    command = f"medlofte fetch --config {KNIVSTA} --municipality 0305"
+    assert f"`{command}`" in hints["kolada_n07544"]
+    assert "templates/enkatresultat_mall.xlsx" in hints["lhu_narkotika_ak9"]
+    assert main([*command.split()[1:], "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("Håbo (0305)")
