@@ -48,7 +48,7 @@ import requests
 from filelock import Timeout as LockTimeout
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from medlofte_analysis.config import PROJECT_ROOT, RAW_DIR
@@ -239,9 +239,9 @@ class HttpClient:
                 raise FetchError(
                     f"{url}: servern svarade inte inom {settings.read_timeout:g} s (timeout)."
                 ) from error
-            if received:
-                raise FetchError(f"{url}: anslutningen bröts mitt i svaret.") from error
-            raise NoConnection(_no_connection(host, error)) from error
+            if not received and isinstance(reason, NewConnectionError | ConnectTimeoutError):
+                raise NoConnection(_no_connection(host, error)) from error
+            raise FetchError(f"{url}: anslutningen bröts ({type(reason).__name__}).") from error
         except requests.exceptions.RequestException as error:
             raise FetchError(f"{url}: begäran misslyckades ({type(error).__name__}).") from error
 
@@ -392,6 +392,7 @@ def fetch_kolada(
     `kolada_api/<date>/` (`<date>-2`, … when taken) and the source id.
     """
     date = _date(now)
+    _check_known_codes(Path(raw_dir), municipality_codes)
     client = client or HttpClient()
     base = base_url(KOLADA_BASE_ENV, KOLADA_BASE)
     urls = kolada_urls(kpis, municipality_codes, years, base)
@@ -433,6 +434,21 @@ def fetch_kolada(
             },
         )
     return outcome
+
+
+def _check_known_codes(raw_dir: Path, codes: Sequence[str]) -> None:
+    """Refuse, before any request, codes the build would refuse (not in Kolada's list of
+    `raw_dir`; skipped when the folder has no list, as in a bare test folder)."""
+    from medlofte_analysis.municipalities import KOLADA_LIST, load_kolada_municipalities
+
+    if not (raw_dir / KOLADA_LIST).exists():
+        return
+    known = set(load_kolada_municipalities(raw_dir / KOLADA_LIST)["code"])
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise InputError(
+            raw_dir / KOLADA_LIST, "column id", "municipality codes in Kolada's list", unknown
+        )
 
 
 def _check_unique(values: pd.DataFrame) -> None:
@@ -495,6 +511,7 @@ def fetch_scb_population(
     `unpublished_years`, not asked for. Saves `scb_pxweb/<date>/befolkning-NNN.json`.
     """
     date = _date(now)
+    _check_known_codes(Path(raw_dir), codes)
     client = client or HttpClient()
     base = base_url(SCB_BASE_ENV, SCB_BASE)
     outcome = FetchOutcome("scb")

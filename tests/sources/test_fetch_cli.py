@@ -68,3 +68,10 @@ def test_the_reports_gap_table_gives_a_fetch_command_that_runs(capsys):
     assert "templates/enkatresultat_mall.xlsx" in hints["lhu_narkotika_ak9"]
     assert main([*command.split()[1:], "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("Håbo (0305)")
+
+
+def test_codes_unknown_to_kolada_are_refused_before_any_request(monkeypatch, capsys):
+    monkeypatch.setenv("MEDLOFTE_KOLADA_URL", f"http://127.0.0.1:{closed_port()}/v3")
+    args = ["fetch", "kolada", "--kpis", "N07540", "--years", "2024", "--municipality", "9999"]
+    assert main(args) == 2
+    assert "'9999'" in capsys.readouterr().err
