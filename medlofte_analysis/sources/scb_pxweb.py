@@ -293,8 +293,19 @@ def query_cells(query: dict[str, object]) -> int:
 
 
 def table_categories(payload: dict, source: str) -> dict[str, list[str]]:
-    """The category codes of each variable in a PxWebApi 2.0 table metadata response
-    (json-stat2: `id` and `dimension.<id>.category.index`), e.g. {"Tid": ["1968", …]}."""
+    """The category codes of each variable in a PxWebApi 2.0 table metadata response, e.g.
+    {"Tid": ["1968", …]}: json-stat2 (`id` and `dimension.<id>.category.index`, the released
+    API) or the beta's `{"variables": [{"id", "values": [{"code"}]}]}`."""
+    variables = payload.get("variables") if isinstance(payload, dict) else None
+    if isinstance(variables, list) and "dimension" not in payload:
+        payload = {
+            "id": [v.get("id") for v in variables if isinstance(v, dict)],
+            "dimension": {
+                v.get("id"): {"category": {"index": [c.get("code") for c in v.get("values", [])]}}
+                for v in variables
+                if isinstance(v, dict) and isinstance(v.get("values"), list)
+            },
+        }
     ids = payload.get("id") if isinstance(payload, dict) else None
     dimensions = payload.get("dimension") if isinstance(payload, dict) else None
     if not isinstance(ids, list) or not isinstance(dimensions, dict):
