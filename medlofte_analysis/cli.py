@@ -81,22 +81,22 @@ def _now() -> str:
 
 
 def _fetch_evaluation(args: argparse.Namespace, raw: Path) -> int:
-    from medlofte_analysis import fetch
+    from medlofte_analysis import fetch_plan
 
     municipality = args.municipality[0] if args.municipality else None
     if args.municipality and len(args.municipality) > 1:
         raise InputError(None, "--municipality", "one code with --config", args.municipality)
-    plan = fetch.plan_fetch(args.config, municipality, raw)
+    plan = fetch_plan.plan_fetch(args.config, municipality, raw)
     print(
         f"{plan.municipality_name} ({plan.municipality}); jämförelsegrupp "
         f"{', '.join(plan.comparison) or '–'}; län {plan.county or '–'}; "
         f"år {plan.years[0]}–{plan.years[-1]}; Kolada-nyckeltal {', '.join(plan.kpis) or '–'}."
     )
     if args.dry_run:
-        for line in fetch.planned_requests(plan, args.by_age_sex):
+        for line in fetch_plan.planned_requests(plan, args.by_age_sex):
             print(line)
         return 0
-    result = fetch.fetch_for_evaluation(plan, raw, now=_now(), by_age_sex=args.by_age_sex)
+    result = fetch_plan.fetch_for_evaluation(plan, raw, now=_now(), by_age_sex=args.by_age_sex)
     for path in result.paths:
         print(f"sparade {path.relative_to(raw).as_posix()}")
     if result.scb.unpublished_years:
@@ -107,7 +107,7 @@ def _fetch_evaluation(args: argparse.Namespace, raw: Path) -> int:
     if result.offline and not result.paths:
         return 2
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
-        print(fetch.coverage_table(result).to_string(index=False))
+        print(fetch_plan.coverage_table(result).to_string(index=False))
     if result.paths:
         print("Kör `make all` (eller `medlofte build`) för att använda de nya filerna.")
     return 1 if result.kolada.missing or result.scb.missing else 0

@@ -1,11 +1,7 @@
 """Fetch raw snapshots from Kolada (API v3) and SCB (PxWebApi 2.0) into `data/raw`.
 
-Only this module touches the network, and only when `medlofte fetch` is run.
+Only this module (through `http_client`) touches the network, and only when `medlofte fetch` runs.
 
-* `plan_fetch` derives everything from an evaluation file: the target, its Kolada comparison
-  group and county, the Kolada KPIs of its indicators (`catalog.kolada_kpis`) and the years
-  from the pre-period through the follow-up. `fetch_for_evaluation` fetches them and
-  `coverage_table` says, per indicator, which years are covered and where the rest is published.
 * Kolada: `GET {base}/data/kpi/{kpis}/municipality/{codes}/year/{years}`, at most 25 ids per
   path segment (the API's limit), following `next_url` (same host, https) until it is empty →
   `kolada_api/<date>/page-NNN.json`. Licence CC BY 4.0, "Källa: Kolada (RKA)".
@@ -14,12 +10,11 @@ Only this module touches the network, and only when `medlofte fetch` is run.
   of at most 100 000 values (halved again on HTTP 403), paced within SCB's limit of 30 requests
   per 10 seconds → `scb_pxweb/<date>/befolkning-NNN.json`. Licence CC0, "Källa: SCB".
 
-HTTP goes through `requests` with urllib3's `Retry` (a well-kept pair: `Retry` backs off
-exponentially on 429/5xx and connection errors and honours `Retry-After`, so no retry loop is
-hand-written here), with a (connect, read) timeout on every request, a total deadline and a size
-cap per response, and a tqdm progress bar. Base addresses can be overridden with the
-environment variables `MEDLOFTE_KOLADA_URL` and `MEDLOFTE_SCB_URL` (proxies, mirrors); they must
-be https (plain http only on this machine's loopback, for tests).
+HTTP goes through `http_client.HttpClient` (requests + urllib3 Retry: timeouts, retries with
+backoff honouring Retry-After, a deadline and a size cap per response), with a tqdm progress
+bar. Base addresses can be overridden with the environment variables `MEDLOFTE_KOLADA_URL` and
+`MEDLOFTE_SCB_URL` (proxies, mirrors); they must be https (plain http only on loopback, for
+tests). `fetch_plan` derives what one evaluation needs and says what is still missing.
 
 Nothing unusable enters `data/raw`: every response is parsed by its loader and checked against
 what was asked before it is kept; a request that fails after its retries drops only its own
@@ -31,28 +26,29 @@ of a killed run are removed by the next run.
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
-import requests
 from filelock import Timeout as LockTimeout
-from requests.adapters import HTTPAdapter
 from tqdm import tqdm
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
 
-from medlofte_analysis.config import PROJECT_ROOT, RAW_DIR
+from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.errors import InputError
+from medlofte_analysis.http_client import (
+    FetchError,
+    HttpClient,
+    HttpSettings,
+    NoConnection,
+    base_url,
+    json_object,
+    same_origin,
+)
 from medlofte_analysis.manifest import (
     ManifestBusy,
     append_manifest_entries,
@@ -69,210 +65,8 @@ SCB_BASE: str = "https://statistikdatabasen.scb.se/api/v2"
 SCB_TABLE: str = "TAB638"
 KOLADA_MAX_IDS: int = 25  # Kolada: at most 25 ids per path segment (HTTP 400 beyond)
 SCB_MAX_CELLS: int = 100_000  # SCB: at most 100 000 values per query (HTTP 403 beyond)
-SCB_MIN_INTERVAL: float = 10 / 30  # SCB: at most 30 requests per 10 seconds
 POPULATION_KPI: str = "N01951"  # Kolada: invånare totalt (SCB, 31 december)
-BRA_LAGESBILD_URL: str = "https://bra.se/statistik/indikatorer-for-kommuners-lagesbild"
-SURVEY_TEMPLATE: str = "templates/enkatresultat_mall.xlsx"
 MAX_PAGES: int = 1000
-USER_AGENT: str = "medlofte-analysis/0.1 (raw data snapshot)"
-_LOOPBACK_NAMES = {"localhost"}
-
-
-class FetchError(InputError):
-    """A fetch that cannot go on: the message is one Swedish sentence for the user."""
-
-    def __init__(self, message: str) -> None:
-        ValueError.__init__(self, message)
-        self.path, self.location, self.expected, self.found = None, None, message, None
-
-
-class NoConnection(FetchError):
-    """The service could not be reached at all (no network, DNS, refused)."""
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """Limits of every request. Tests pass tiny backoffs and timeouts."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    deadline: float = 300.0  # total seconds for one response, body included
-    max_bytes: int = 64 * 2**20  # size cap of one response
-    retries: int = 4
-    backoff_factor: float = 1.0  # 1, 2, 4, 8 s …
-    backoff_max: float = 60.0
-    max_retry_after: float = 120.0
-    scb_min_interval: float = SCB_MIN_INTERVAL
-    progress: bool | None = None  # None: a progress bar only on a terminal
-
-
-class _Retry(Retry):
-    """urllib3's Retry with a cap on how long a server's Retry-After may make us wait."""
-
-    max_retry_after: float = HttpSettings.max_retry_after
-
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, self.max_retry_after)
-
-
-def base_url(env: str, default: str) -> str:
-    """The base address from the environment (or the default), refused unless it is https
-    (or plain http on loopback)."""
-    url = (os.environ.get(env) or default).rstrip("/")
-    if not _allowed_scheme(url):
-        raise FetchError(
-            f"{env}={url!r}: adressen måste börja med https:// (http bara mot 127.0.0.1)."
-        )
-    return url
-
-
-def _loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _allowed_scheme(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
-
-
-def _same_origin(url: str, base: str) -> bool:
-    """A `next_url` is followed only on the base's scheme, host and port, over https."""
-    a, b = urlsplit(url), urlsplit(base)
-    return _allowed_scheme(url) and (a.scheme, a.netloc) == (b.scheme, b.netloc)
-
-
-def _snippet(data: bytes, limit: int = 120) -> str:
-    text = data[:limit].decode("utf-8", "replace")
-    return " ".join(text.split()) + ("…" if len(data) > limit else "")
-
-
-class HttpClient:
-    """One requests Session with retries, timeouts, a size cap, a deadline and SCB pacing."""
-
-    def __init__(self, settings: HttpSettings | None = None) -> None:
-        self.settings = settings or HttpSettings()
-        retry = _Retry(
-            total=self.settings.retries,
-            connect=2,
-            read=0,
-            status=self.settings.retries,
-            backoff_factor=self.settings.backoff_factor,
-            backoff_max=self.settings.backoff_max,
-            status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET", "POST"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        retry.max_retry_after = self.settings.max_retry_after
-        self.session = requests.Session()
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self._last_request: dict[str, float] = {}
-        self.requests: list[tuple[str, str]] = []
-
-    def _pace(self, url: str, interval: float) -> None:
-        host = urlsplit(url).netloc
-        last = self._last_request.get(host)
-        if last is not None and interval > 0:
-            wait = last + interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-        self._last_request[host] = time.monotonic()
-
-    def fetch(self, method: str, url: str, body: dict | None = None, interval: float = 0) -> bytes:
-        """The body of a 200 response, or a FetchError saying in Swedish what went wrong."""
-        settings = self.settings
-        self._pace(url, interval)
-        self.requests.append((method, url))
-        host = urlsplit(url).netloc
-        start = time.monotonic()
-        received = False
-        try:
-            with self.session.request(
-                method,
-                url,
-                json=body,
-                timeout=(settings.connect_timeout, settings.read_timeout),
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                received = True
-                if response.status_code != 200:
-                    raise HttpStatus(url, response.status_code, _snippet(response.raw.read(200)))
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > settings.max_bytes:
-                        raise FetchError(
-                            f"{url}: svaret är större än {settings.max_bytes} byte; inget sparas."
-                        )
-                    if time.monotonic() - start > settings.deadline:
-                        raise FetchError(
-                            f"{url}: svaret tog mer än {settings.deadline:g} s; inget sparas."
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except requests.exceptions.ConnectTimeout as error:
-            raise NoConnection(_no_connection(host, error)) from error
-        except requests.exceptions.Timeout as error:
-            raise FetchError(
-                f"{url}: servern svarade inte inom {settings.read_timeout:g} s (timeout)."
-            ) from error
-        except requests.exceptions.ChunkedEncodingError as error:
-            raise FetchError(
-                f"{url}: svaret avbröts innan det var komplett (trunkerat)."
-            ) from error
-        except requests.exceptions.ConnectionError as error:
-            reason = getattr(error.args[0] if error.args else None, "reason", None)
-            if isinstance(reason, ReadTimeoutError):
-                raise FetchError(
-                    f"{url}: servern svarade inte inom {settings.read_timeout:g} s (timeout)."
-                ) from error
-            if not received and isinstance(reason, NewConnectionError | ConnectTimeoutError):
-                raise NoConnection(_no_connection(host, error)) from error
-            raise FetchError(f"{url}: anslutningen bröts ({type(reason).__name__}).") from error
-        except requests.exceptions.RequestException as error:
-            raise FetchError(f"{url}: begäran misslyckades ({type(error).__name__}).") from error
-
-
-def _no_connection(host: str, error: Exception) -> str:
-    return (
-        f"ingen anslutning till {host} (kontrollera nätverket eller proxyn; "
-        f"{type(error).__name__}). Inga filer har ändrats."
-    )
-
-
-class HttpStatus(FetchError):
-    """A response other than 200 after the retries."""
-
-    def __init__(self, url: str, status: int, snippet: str) -> None:
-        self.status = status
-        super().__init__(f"{url}: servern svarade HTTP {status} ({snippet or 'tomt svar'}).")
-
-
-def _json(data: bytes, url: str) -> dict:
-    """Parse a JSON object, refusing an HTML page or a truncated body with what was found."""
-    try:
-        payload = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        kind = "en HTML-sida" if data.lstrip()[:1] == b"<" else "ofullständig eller ogiltig JSON"
-        raise FetchError(
-            f"{url}: väntade JSON men fick {kind}: {_snippet(data)!r}; inget sparas."
-        ) from error
-    if not isinstance(payload, dict):
-        raise FetchError(f"{url}: väntade ett JSON-objekt, fick {type(payload).__name__}.")
-    return payload
 
 
 def _parsed(parse, payload: dict, url: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -350,14 +144,14 @@ def _kolada_chunk(
     while url:
         if url in seen or len(seen) >= MAX_PAGES:
             raise FetchError(f"{url}: next_url pekar på en sida som redan hämtats.")
-        if url != first_url and not _same_origin(url, base):
+        if url != first_url and not same_origin(url, base):
             raise FetchError(
                 f"next_url {url!r} följs inte: bara https-adresser på {urlsplit(base).netloc}."
             )
         seen.add(url)
         data = client.fetch("GET", url)
         bar.update(1)
-        payload = _json(data, url)
+        payload = json_object(data, url)
         frame = _parsed(kolada_api.parse_kolada_values, payload, url)
         for column, allowed in asked.items():
             extra = sorted(set(frame[column]) - allowed)
@@ -466,7 +260,7 @@ def scb_region(code: str) -> str:
     return code[2:] if code.startswith("00") else code
 
 
-def _scb_queries(
+def scb_queries(
     regions: Sequence[str], years: Sequence[int], by_age_sex: bool, max_cells: int
 ) -> list[dict[str, object]]:
     per_region_year = scb_pxweb.query_cells(scb_pxweb.population_query_v2(["00"], [0], by_age_sex))
@@ -520,7 +314,7 @@ def fetch_scb_population(
     data_url = f"{base}/tables/{SCB_TABLE}/data?lang=sv&outputFormat=json-stat2"
     try:
         meta = client.fetch("GET", meta_url, interval=interval)
-        categories = _parsed(scb_pxweb.table_categories, _json(meta, meta_url), meta_url)
+        categories = _parsed(scb_pxweb.table_categories, json_object(meta, meta_url), meta_url)
     except FetchError as error:
         outcome.record(error)
         return outcome
@@ -534,7 +328,7 @@ def fetch_scb_population(
     regions = [r for r in regions if r not in unknown]
     if not wanted_years or not regions:
         return outcome
-    pending = _scb_queries(regions, wanted_years, by_age_sex, max_cells)
+    pending = scb_queries(regions, wanted_years, by_age_sex, max_cells)
     responses: list[bytes] = []
     frames: list[pd.DataFrame] = []
     with _progress(client.settings, len(pending) + 1, "SCB") as bar:
@@ -544,7 +338,7 @@ def fetch_scb_population(
             try:
                 data = client.fetch("POST", data_url, body=query, interval=interval)
                 bar.update(1)
-                frame = _parsed(scb_pxweb.parse_jsonstat2, _json(data, data_url), data_url)
+                frame = _parsed(scb_pxweb.parse_jsonstat2, json_object(data, data_url), data_url)
                 _check_scb_frame(frame, query, data_url)
             except FetchError as error:
                 halves = _halves(query) if getattr(error, "status", None) == 403 else []
@@ -768,209 +562,3 @@ def register_bra_yearly_csv(path: Path, raw_dir: Path, *, origin: str, now: str)
         "note": f"Downloaded by hand as {path.name}; registered with `medlofte fetch`.",
     }
     return _register_local_file(path, raw_dir, "bra_yearly_csv", source, now)
-
-
-# --- One evaluation -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FetchPlan:
-    """What an evaluation needs from the APIs, derived from its file (nothing defaults)."""
-
-    config_path: str
-    municipality: str
-    municipality_name: str
-    comparison: tuple[str, ...]
-    county: str
-    indicators: tuple[str, ...]
-    kpis: tuple[str, ...]
-    years: tuple[int, ...]
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """Target first, then the comparison group, then the county."""
-        seen = dict.fromkeys((self.municipality, *self.comparison, self.county))
-        return tuple(code for code in seen if code)
-
-
-def plan_fetch(
-    config_path: str | Path, municipality: str | None = None, raw_dir: Path = RAW_DIR
-) -> FetchPlan:
-    """Derive the target, comparison group, county, KPIs and years from an evaluation file."""
-    from medlofte_analysis.catalog import kolada_kpis, load_catalog
-    from medlofte_analysis.errors import ConfigError
-    from medlofte_analysis.evaluate import comparison_units
-    from medlofte_analysis.evaluation_config import load_config, resolve_group_title
-    from medlofte_analysis.municipalities import KOLADA_LIST, load_kolada_municipalities
-    from medlofte_analysis.sources.kolada_snapshot import read_municipality_groups
-
-    path = Path(config_path)
-    if not path.is_absolute() and not path.exists():
-        path = PROJECT_ROOT / path  # as `medlofte report`: relative to the project
-    config = load_config(path, municipality)
-    municipalities = load_kolada_municipalities(Path(raw_dir) / KOLADA_LIST)
-    names = dict(zip(municipalities["code"], municipalities["name"], strict=True))
-    if config.municipality not in names:
-        raise ConfigError(
-            f"{config_path}: kommunkoden {config.municipality!r} finns inte i Koladas "
-            "kommunlista (fyra siffror, t.ex. 0330 för Knivsta)."
-        )
-    config = resolve_group_title(config, names[config.municipality])
-    groups = read_municipality_groups(
-        Path(raw_dir) / "kolada_rkolada_sysdata/kolada_municipality_groups_long.csv"
-    )
-    comparison = comparison_units(config, groups)
-    if config.comparison.kolada_group and not any(
-        groups["group_title"].str.startswith(config.comparison.kolada_group)
-    ):
-        raise ConfigError(
-            f"{config_path}: Kolada-gruppen {config.comparison.kolada_group!r} finns inte i "
-            "Koladas grupplista."
-        )
-    wanted = (*comparison, config.comparison.county)
-    unknown = [code for code in wanted if code and code not in names]
-    if unknown:
-        raise ConfigError(f"{config_path}: jämförelsekoderna {unknown} finns inte hos Kolada.")
-    first = min(config.pre_period[0], *config.baseline_years)
-    last = max(config.pre_period[1], *config.followup_years)
-    catalog = load_catalog()
-    kpis = kolada_kpis(config.indicators, catalog)
-    return FetchPlan(
-        config_path=str(config_path),
-        municipality=config.municipality,
-        municipality_name=names[config.municipality],
-        comparison=tuple(comparison),
-        county=config.comparison.county,
-        indicators=config.indicators,
-        kpis=tuple(kpis + [POPULATION_KPI]) if kpis else (),
-        years=tuple(range(first, last + 1)),
-    )
-
-
-def planned_requests(plan: FetchPlan, by_age_sex: bool = False) -> list[str]:
-    """The requests a fetch would send, one line each (for `--dry-run`; no network)."""
-    lines = (
-        [f"GET {url}" for url in kolada_urls(plan.kpis, plan.codes, plan.years)]
-        if (plan.kpis)
-        else []
-    )
-    base = base_url(SCB_BASE_ENV, SCB_BASE)
-    lines.append(f"GET {base}/tables/{SCB_TABLE}/metadata?lang=sv")
-    regions = [scb_region(code) for code in plan.codes]
-    for query in _scb_queries(regions, plan.years, by_age_sex, SCB_MAX_CELLS):
-        lines.append(
-            f"POST {base}/tables/{SCB_TABLE}/data?lang=sv&outputFormat=json-stat2 "
-            + json.dumps(query, ensure_ascii=False)
-        )
-    return lines
-
-
-@dataclass
-class EvaluationFetch:
-    """The outcome of `fetch_for_evaluation`."""
-
-    plan: FetchPlan
-    kolada: FetchOutcome
-    scb: FetchOutcome
-
-    @property
-    def paths(self) -> list[Path]:
-        return self.kolada.paths + self.scb.paths
-
-    @property
-    def offline(self) -> bool:
-        return self.kolada.offline or self.scb.offline
-
-
-def fetch_for_evaluation(
-    plan: FetchPlan,
-    raw_dir: Path,
-    *,
-    now: str,
-    client: HttpClient | None = None,
-    by_age_sex: bool = False,
-) -> EvaluationFetch:
-    """Fetch Kolada values and SCB population for the plan; stop at once when offline."""
-    client = client or HttpClient()
-    if plan.kpis:
-        kolada = fetch_kolada(plan.kpis, plan.codes, plan.years, raw_dir, now=now, client=client)
-    else:
-        kolada = FetchOutcome("kolada")
-    if kolada.offline and not kolada.paths:
-        return EvaluationFetch(plan, kolada, FetchOutcome("scb"))
-    regions = plan.codes
-    scb = fetch_scb_population(
-        regions, plan.years, raw_dir, now=now, by_age_sex=by_age_sex, client=client
-    )
-    return EvaluationFetch(plan, kolada, scb)
-
-
-def _years_text(years: list[int]) -> str:
-    from medlofte_analysis.evaluate import _compact_years  # the report's own year ranges
-
-    return _compact_years(years) or "–"
-
-
-def coverage_table(result: EvaluationFetch, catalog: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per indicator of the plan: years now covered for the target, years still missing, and
-    where the missing years are published (Swedish, for the closing table of the command)."""
-    from medlofte_analysis.catalog import load_catalog
-
-    plan = result.plan
-    catalog = (load_catalog() if catalog is None else catalog).set_index("indicator_id")
-    values = result.kolada.values
-    rows = []
-    for indicator_id in plan.indicators:
-        info = catalog.loc[indicator_id]
-        covered: list[int] = []
-        if info["source"] == "kolada" and len(values):
-            have = values.loc[
-                (values["kpi"] == info["source_ref"])
-                & (values["municipality_code"] == plan.municipality)
-                & (values["gender"] == "T")
-                & values["value"].notna()
-            ]
-            covered = sorted(set(have["year"]))
-        missing = [year for year in plan.years if year not in covered]
-        rows.append(
-            {
-                "indikator": indicator_id,
-                "namn": info["name_sv"],
-                "år som finns": _years_text(covered),
-                "år som saknas": _years_text(missing),
-                "var de publiceras": where_published(
-                    str(info["source"]), str(info["source_ref"]), plan
-                )
-                if missing
-                else "",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def fetch_command(config_path: str, municipality: str) -> str:
-    """The exact command that fetches what an evaluation needs from the APIs."""
-    path = Path(config_path)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(PROJECT_ROOT)
-        except ValueError:
-            pass
-    return f"medlofte fetch --config {path.as_posix()} --municipality {municipality}"
-
-
-def where_published(source: str, ref: str, plan: FetchPlan) -> str:
-    """Where an indicator's missing years are published, and how they enter (Swedish)."""
-    if source == "kolada":
-        return (
-            f"Kolada {ref}: ännu inte publicerat eller borttaget; kör om "
-            f"`{fetch_command(plan.config_path, plan.municipality)}` senare"
-        )
-    if source == "bra_lagesbild":
-        return (
-            f"Brå lägesbild: ladda ner {plan.municipality_name}s Excelfil på {BRA_LAGESBILD_URL}, "
-            "lägg till med `medlofte fetch bra-xlsx --file <fil>`"
-        )
-    if source == "bra_yearly_csv":
-        return "Brå: Anmälda brott i kommunerna ÅÅÅÅ.csv, `medlofte fetch bra-csv --file <fil>`"
-    return f"{ref}: fyll i {SURVEY_TEMPLATE}, lägg till med `medlofte fetch enkat --file <fil>`"
