@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from medlofte_analysis.errors import InputError
@@ -161,20 +167,7 @@ class HttpClient:
                 received = True
                 if response.status_code != 200:
                     raise HttpStatus(url, response.status_code, _snippet(response.raw.read(200)))
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > settings.max_bytes:
-                        raise FetchError(
-                            f"{url}: svaret är större än {settings.max_bytes} byte; inget sparas."
-                        )
-                    if time.monotonic() - start > settings.deadline:
-                        raise FetchError(
-                            f"{url}: svaret tog mer än {settings.deadline:g} s; inget sparas."
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return self._body(response, url, start)
         except requests.exceptions.ConnectTimeout as error:
             raise NoConnection(_no_connection(host, error)) from error
         except requests.exceptions.Timeout as error:
@@ -196,6 +189,36 @@ class HttpClient:
             raise FetchError(f"{url}: anslutningen bröts ({type(reason).__name__}).") from error
         except requests.exceptions.RequestException as error:
             raise FetchError(f"{url}: begäran misslyckades ({type(error).__name__}).") from error
+
+    def _body(self, response: requests.Response, url: str, start: float) -> bytes:
+        """Read the (decoded) body as data arrives (`read1`), so the size cap and the total
+        deadline are checked at least every `read_timeout` seconds, even on a slow server."""
+        settings = self.settings
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                size += len(chunk)
+                if size > settings.max_bytes:
+                    raise FetchError(
+                        f"{url}: svaret är större än {settings.max_bytes} byte; inget sparas."
+                    )
+                if time.monotonic() - start > settings.deadline:
+                    raise FetchError(
+                        f"{url}: svaret tog mer än {settings.deadline:g} s; inget sparas."
+                    )
+                chunks.append(chunk)
+        except ReadTimeoutError as error:
+            raise FetchError(
+                f"{url}: servern svarade inte inom {settings.read_timeout:g} s (timeout)."
+            ) from error
+        except ProtocolError as error:
+            raise FetchError(
+                f"{url}: svaret avbröts innan det var komplett (trunkerat)."
+            ) from error
+        except DecodeError as error:
+            raise FetchError(f"{url}: svaret gick inte att packa upp ({error}).") from error
+        return b"".join(chunks)
 
 
 def _no_connection(host: str, error: Exception) -> str:

@@ -58,6 +58,7 @@ class Fault:
     delay: float = 0.0
     truncate: bool = False
     content_type: str = "application/json"
+    drip: float = 0.0  # seconds between single bytes of the body (a slow server)
 
 
 def real_population() -> dict[str, float]:
@@ -228,8 +229,14 @@ class ReplayServer:
                     self.send_header("Connection", "close")
                 self.end_headers()
                 try:
-                    self.wfile.write(body)
-                    self.wfile.flush()
+                    if fault.drip:
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(fault.drip)
+                    else:
+                        self.wfile.write(body)
+                        self.wfile.flush()
                 except OSError:
                     return
                 if fault.truncate:

@@ -264,6 +264,29 @@ def test_oversized_response_is_refused(replay, empty_raw):
     assert "större än 100 byte" in outcome.missing[0] and outcome.paths == []
 
 
+def test_slow_server_is_cut_off_at_the_deadline(replay, empty_raw):
+    from medlofte_analysis.fetch import HttpClient, HttpSettings
+
+    slow = HttpClient(HttpSettings(deadline=0.3, read_timeout=1.0, retries=0, progress=False))
+    replay.kolada.faults = [Fault(body=b'{"values": [], "next_url": ""}' * 20, drip=0.05)]
+    start = time.monotonic()
+    outcome = fetch_kolada(["N07540"], KNIVSTA, [2024], empty_raw, now=NOW, client=slow)
+    assert time.monotonic() - start < 1.0
+    assert "mer än 0.3 s" in outcome.missing[0] and outcome.paths == []
+
+
+def test_compressed_bomb_is_capped_after_decompression(replay, empty_raw):
+    import gzip
+
+    from medlofte_analysis.fetch import HttpClient, HttpSettings
+
+    bomb = gzip.compress(b" " * 5_000_000)
+    replay.kolada.faults = [Fault(body=bomb, headers={"Content-Encoding": "gzip"})]
+    small = HttpClient(HttpSettings(max_bytes=1_000_000, retries=0, progress=False))
+    outcome = fetch_kolada(["N07540"], KNIVSTA, [2024], empty_raw, now=NOW, client=small)
+    assert len(bomb) < 10_000 and "större än 1000000 byte" in outcome.missing[0]
+
+
 # --- SCB ----------------------------------------------------------------------------------
 
 
