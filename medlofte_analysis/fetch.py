@@ -481,6 +481,18 @@ def _register_local_file(
     )
 
 
+def _lookup(raw_dir: Path) -> dict[str, str]:
+    """Name → code from Kolada's list in `raw_dir` (the project's when the folder has none)."""
+    from medlofte_analysis.municipalities import (
+        KOLADA_LIST,
+        load_kolada_municipalities,
+        name_lookup,
+    )
+
+    path = Path(raw_dir) / KOLADA_LIST
+    return name_lookup(load_kolada_municipalities(path if path.exists() else RAW_DIR / KOLADA_LIST))
+
+
 def register_bra_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: str) -> list[Path]:
     """Add a Brå lägesbild workbook that an analyst downloaded by hand to `data/raw`.
 
@@ -491,10 +503,13 @@ def register_bra_workbook(workbook: Path, raw_dir: Path, *, origin: str, now: st
     is read once first, so a file that is not a lägesbild workbook is refused before anything
     is written.
     """
+    from medlofte_analysis.catalog import load_catalog
+    from medlofte_analysis.sources.bra_lagesbild import lagesbild_to_tidy
     from medlofte_analysis.sources.bra_lagesbild_xlsx import read_lagesbild_workbook
 
     workbook = Path(workbook)
-    read_lagesbild_workbook(workbook)
+    # What the build does with it, so nothing the build would refuse is saved.
+    lagesbild_to_tidy(read_lagesbild_workbook(workbook), load_catalog(), _lookup(raw_dir), workbook)
     source = {
         "publisher": "Brå (Brottsförebyggande rådet)",
         "title": "Indikatorer för kommuners lägesbild (kommunens Excelfil)",
@@ -514,10 +529,13 @@ def register_survey_workbook(workbook: Path, raw_dir: Path, *, origin: str, now:
     Liv & hälsa ung, NTU), so the source is recorded as transcribed, with `origin` naming the
     reports. The workbook is validated first; nothing is written if it is refused.
     """
+    from medlofte_analysis.build import survey_to_tidy
+    from medlofte_analysis.catalog import load_catalog
     from medlofte_analysis.sources.surveys import read_survey_workbook
 
     workbook = Path(workbook)
-    read_survey_workbook(workbook)
+    # What the build does with it, so nothing the build would refuse is saved.
+    survey_to_tidy(read_survey_workbook(workbook), load_catalog(), workbook)
     source = {
         "publisher": "Inmatat av analytiker ur publicerade enkätrapporter",
         "title": "Enkätresultat (Polisens trygghetsmätning, Liv & hälsa ung, NTU)",
@@ -536,7 +554,6 @@ def register_bra_yearly_csv(path: Path, raw_dir: Path, *, origin: str, now: str)
     The year is read from the file name (the build needs it); the file is parsed once first,
     so a file in another format is refused before anything is written.
     """
-    from medlofte_analysis.municipalities import load_kolada_municipalities, name_lookup
     from medlofte_analysis.sources.bra_yearly_csv import read_bra_yearly_csv
 
     path = Path(path)
@@ -548,10 +565,7 @@ def register_bra_yearly_csv(path: Path, raw_dir: Path, *, origin: str, now: str)
             "the year in the name, e.g. 'Anmälda brott i kommunerna 2024.csv'",
             path.name,
         )
-    lookup = name_lookup(
-        load_kolada_municipalities(RAW_DIR / "kolada_rkolada_sysdata" / "kolada_municipalities.csv")
-    )
-    read_bra_yearly_csv(path, int(match.group(1)), lookup)
+    read_bra_yearly_csv(path, int(match.group(1)), _lookup(raw_dir))
     source = {
         "publisher": "Brå (Brottsförebyggande rådet)",
         "title": f"Anmälda brott i kommunerna {match.group(1)} (CSV)",
