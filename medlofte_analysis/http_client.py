@@ -73,6 +73,12 @@ class _Retry(Retry):
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.max_retry_after)
 
+    def new(self, **kw):  # type: ignore[no-untyped-def]
+        # Each retry is a new Retry object: carry the cap over.
+        retry = super().new(**kw)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
 
 def base_url(env: str, default: str) -> str:
     """The base address from the environment (or the default), refused unless it is https
@@ -166,7 +172,11 @@ class HttpClient:
             ) as response:
                 received = True
                 if response.status_code != 200:
-                    raise HttpStatus(url, response.status_code, _snippet(response.raw.read(200)))
+                    raise HttpStatus(
+                        url,
+                        response.status_code,
+                        _snippet(response.raw.read(200, decode_content=True)),
+                    )
                 return self._body(response, url, start)
         except requests.exceptions.ConnectTimeout as error:
             raise NoConnection(_no_connection(host, error)) from error

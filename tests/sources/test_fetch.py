@@ -114,6 +114,13 @@ def test_429_with_retry_after_is_waited_for_then_fetched(replay, client, empty_r
     assert len(replay.log) == 2
 
 
+def test_a_huge_retry_after_is_capped(replay, client, empty_raw):
+    replay.kolada.faults = [Fault(status=429, headers={"Retry-After": "3600"}, body=b"{}")]
+    start = time.monotonic()
+    outcome = fetch_kolada(["N07540"], KNIVSTA, [2024], empty_raw, now=NOW, client=client)
+    assert time.monotonic() - start < 3 and len(outcome.paths) == 1
+
+
 def test_500_then_success_is_retried(replay, client, empty_raw):
     replay.kolada.faults = [Fault(status=500, body=b"oops")]
     outcome = fetch_kolada(["N07540"], KNIVSTA, [2024], empty_raw, now=NOW, client=client)
