@@ -75,12 +75,15 @@ def sha256_file(path: Path) -> str:
 def _read_table(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
         raise InputError(path, None, "a manifest file (it is committed with data/raw)", "no file")
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [f for f in fields if f not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(path, "header row", f"columns {list(fields)}", reader.fieldnames)
-        return [dict(row) for row in reader]
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [f for f in fields if f not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(path, "header row", f"columns {list(fields)}", reader.fieldnames)
+            return [dict(row) for row in reader]
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"byte {error.start}", "UTF-8 text", None) from error
 
 
 def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
