@@ -61,7 +61,7 @@ OUTPUT_FILES: tuple[str, ...] = (
 
 
 KOLADA_PAGE = re.compile(r"^kolada_api/[^/]+/page-\d+\.json$")
-SCB_POPULATION = re.compile(r"^scb_pxweb/[^/]+/befolkning\.json$")
+SCB_POPULATION = re.compile(r"^scb_pxweb/[^/]+/befolkning(-\d+)?\.json$")
 LAGESBILD_XLSX = re.compile(r"^bra_lagesbild_xlsx/.+\.xlsx$")
 SURVEY_XLSX = re.compile(r"^enkater/.+\.xlsx$")
 BRA_YEARLY_CSV = re.compile(r"^bra_yearly_csv/.*?(\d{4})[^/]*\.csv$")
@@ -152,16 +152,18 @@ def survey_to_tidy(frame: pd.DataFrame, catalog: pd.DataFrame, path: Path) -> pd
 
 def _fetched_snapshots(
     raw_dir: Path, entries: dict[str, dict], catalog: pd.DataFrame, lookup: dict[str, str]
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[str]]:
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[str], list[str]]:
     """Snapshots added by `medlofte fetch`: Kolada API pages, SCB population, Brå workbooks.
 
-    Returns indicator frames, population frames and the unmapped Brå variables. Files are read
+    Returns indicator frames, population frames, the unmapped Brå variables and the rows of Brå
+    yearly files that name no municipality (listed in the build record). Files are read
     in path order (fetch dates sort), so a later snapshot of the same key replaces an earlier
     one when the frames are de-duplicated by the caller.
     """
     indicator_frames: list[pd.DataFrame] = []
     population_frames: list[pd.DataFrame] = []
     unmapped: list[str] = []
+    unmapped_rows: list[str] = []
     for relative in sorted(entries):
         path = raw_dir / relative
         if KOLADA_PAGE.match(relative):
@@ -176,7 +178,7 @@ def _fetched_snapshots(
                 _provenance(kolada_snapshot.kolada_population(values), relative, entries)
             )
         elif SCB_POPULATION.match(relative):
-            frame = scb_pxweb.parse_pxweb_v1(kolada_api.load_json(path), str(path))
+            frame = scb_pxweb.parse_population(kolada_api.load_json(path), str(path))
             population_frames.append(
                 _provenance(
                     pd.DataFrame(
@@ -201,6 +203,7 @@ def _fetched_snapshots(
             unmapped += missing
         elif match := BRA_YEARLY_CSV.match(relative):
             yearly = bra_yearly_csv.read_bra_yearly_csv(path, int(match.group(1)), lookup)
+            unmapped_rows += bra_yearly_csv.unmapped_rows(yearly, relative)
             indicator_frames.append(
                 _provenance(bra_yearly_csv.yearly_to_tidy(yearly), relative, entries)
             )
@@ -212,7 +215,7 @@ def _fetched_snapshots(
                     entries,
                 )
             )
-    return indicator_frames, population_frames, sorted(set(unmapped))
+    return indicator_frames, population_frames, sorted(set(unmapped)), unmapped_rows
 
 
 def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResult:
@@ -241,7 +244,7 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
         long, catalog, lookup, raw_dir / LAGESBILD_LONG
     )
     lagesbild = _provenance(lagesbild, LAGESBILD_LONG, entries)
-    fetched_indicators, fetched_population, fetched_unmapped = _fetched_snapshots(
+    fetched_indicators, fetched_population, fetched_unmapped, unmapped_rows = _fetched_snapshots(
         raw_dir, entries, catalog, lookup
     )
     unmapped = sorted(set(unmapped) | set(fetched_unmapped))
@@ -309,6 +312,8 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
         "rows_replaced_by_later_snapshots": {
             path: int(n) for path, n in sorted(replaced.value_counts().items())
         },
+        # Only when there are any, so builds without such rows keep their bytes.
+        **({"unmapped_rows": unmapped_rows} if unmapped_rows else {}),
         "rows": {
             "indicators": len(indicators),
             "population": len(population),

@@ -68,10 +68,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _years(text: str) -> list[int]:
     """'2015-2025' or '2022,2024' → a list of years."""
-    if "-" in text:
-        first, last = (int(part) for part in text.split("-", 1))
-        return list(range(first, last + 1))
-    return [int(part) for part in text.split(",")]
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+            return list(range(first, last + 1))
+        return [int(part) for part in text.split(",")]
+    except ValueError as error:
+        raise InputError(None, "--years", "years such as 2015-2025 or 2022,2024", text) from error
 
 
 def _now() -> str:
@@ -80,24 +83,65 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _fetch_evaluation(args: argparse.Namespace, raw: Path) -> int:
+    from medlofte_analysis import fetch_plan
+
+    municipality = args.municipality[0] if args.municipality else None
+    if args.municipality and len(args.municipality) > 1:
+        raise InputError(None, "--municipality", "one code with --config", args.municipality)
+    plan = fetch_plan.plan_fetch(args.config, municipality, raw)
+    print(
+        f"{plan.municipality_name} ({plan.municipality}); jämförelsegrupp "
+        f"{', '.join(plan.comparison) or '–'}; län {plan.county or '–'}; "
+        f"år {plan.years[0]}–{plan.years[-1]}; Kolada-nyckeltal {', '.join(plan.kpis) or '–'}."
+    )
+    if args.dry_run:
+        for line in fetch_plan.planned_requests(plan, args.by_age_sex):
+            print(line)
+        return 0
+    result = fetch_plan.fetch_for_evaluation(plan, raw, now=_now(), by_age_sex=args.by_age_sex)
+    for path in result.paths:
+        print(f"sparade {path.relative_to(raw).as_posix()}")
+    if result.scb.unpublished_years:
+        years = ", ".join(str(year) for year in result.scb.unpublished_years)
+        print(f"SCB har ännu inte publicerat folkmängden för {years}.")
+    for problem in result.kolada.missing + result.scb.missing:
+        print(f"saknas: {problem}", file=sys.stderr)
+    if result.offline and not result.paths:
+        return 2
+    with pd.option_context("display.max_colwidth", 120, "display.width", 200):
+        print(fetch_plan.coverage_table(result).to_string(index=False))
+    if result.paths:
+        print("Kör `make all` (eller `medlofte build`) för att använda de nya filerna.")
+    return 1 if result.kolada.missing or result.scb.missing else 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from medlofte_analysis import fetch
 
     raw = Path(args.raw)
-    if args.source == "kolada":
-        paths = fetch.fetch_kolada(
-            args.kpis or list(fetch.DEFAULT_KOLADA_KPIS) + ["N01951"],
-            args.municipality,
-            _years(args.years),
-            raw,
-            now=_now(),
-        )
-    elif args.source == "scb":
-        paths = fetch.fetch_scb_population(
-            args.municipality, _years(args.years), raw, now=_now(), by_age_sex=args.by_age_sex
-        )
+    if args.config:
+        return _fetch_evaluation(args, raw)
+    if args.source is None:
+        raise InputError(None, "fetch", "--config evaluations/<id>.toml or a source", None)
+    if args.source in ("kolada", "scb"):
+        if not args.municipality or not args.years:
+            raise InputError(None, "--municipality/--years", "both, e.g. --municipality 0330")
+        if args.source == "kolada":
+            if not args.kpis:
+                raise InputError(None, "--kpis", "Kolada KPI ids (or use --config)")
+            outcome = fetch.fetch_kolada(
+                args.kpis, args.municipality, _years(args.years), raw, now=_now()
+            )
+        else:
+            outcome = fetch.fetch_scb_population(
+                args.municipality, _years(args.years), raw, now=_now(), by_age_sex=args.by_age_sex
+            )
+        paths = outcome.paths
+        for problem in outcome.missing:
+            print(f"saknas: {problem}", file=sys.stderr)
     elif not args.file:
-        raise InputError(None, "--file", "the path of the workbook (.xlsx)")
+        raise InputError(None, "--file", "the path of the file to add")
     elif args.source == "bra-csv":
         paths = fetch.register_bra_yearly_csv(Path(args.file), raw, origin=args.origin, now=_now())
     elif args.source == "bra-xlsx":
@@ -145,20 +189,24 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=_cmd_validate)
     fetch = sub.add_parser(
         "fetch",
-        help="add new raw snapshots: Kolada API or SCB population (needs internet), a Brå "
-        "lägesbild workbook downloaded by hand, or a filled-in survey template (enkat)",
+        help="add new raw snapshots: everything an evaluation needs from Kolada and SCB "
+        "(--config, needs internet), a Brå lägesbild workbook or yearly CSV downloaded by hand, "
+        "or a filled-in survey template (enkat)",
     )
-    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"])
+    fetch.add_argument(
+        "source", nargs="?", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"]
+    )
+    fetch.add_argument("--config", help="evaluation file: fetch what it needs (Kolada + SCB)")
+    fetch.add_argument("--dry-run", action="store_true", help="list the requests, send none")
     fetch.add_argument(
         "--municipality",
         nargs="+",
-        default=["0330"],
-        help="municipality codes (default: %(default)s)",
+        help="municipality code(s); with --config one code replaces the evaluation's",
     )
-    fetch.add_argument("--years", default="2015-2025", help="e.g. 2015-2025 or 2022,2024")
-    fetch.add_argument("--kpis", nargs="*", help="Kolada KPI ids (default: the catalog's)")
+    fetch.add_argument("--years", help="kolada/scb: e.g. 2015-2025 or 2022,2024")
+    fetch.add_argument("--kpis", nargs="*", help="kolada: Kolada KPI ids")
     fetch.add_argument("--by-age-sex", action="store_true", help="SCB: by age and sex")
-    fetch.add_argument("--file", help="bra-xlsx / enkat: the workbook to add")
+    fetch.add_argument("--file", help="bra-xlsx / bra-csv / enkat: the file to add")
     fetch.add_argument(
         "--origin",
         default="https://bra.se/statistik/indikatorer-for-kommuners-lagesbild",

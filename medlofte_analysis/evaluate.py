@@ -85,11 +85,12 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "note",
 )
 SOURCE_HINTS: dict[str, str] = {
-    "bra_lagesbild": "Brå, Indikatorer för kommuners lägesbild (kommunens Excelfil på "
-    "bra.se/statistik/indikatorer-for-kommuners-lagesbild), variabel '{ref}'",
-    "kolada": "Kolada nyckeltal {ref} (hämtas med `medlofte fetch kolada`, "
-    "api.kolada.se/v3/data/kpi/{ref})",
-    "survey_template": "{ref}: fyll i Excelmallen templates/enkatresultat_mall.xlsx",
+    "bra_lagesbild": "Brå, Indikatorer för kommuners lägesbild: ladda ner kommunens Excelfil på "
+    "bra.se/statistik/indikatorer-for-kommuners-lagesbild (variabel '{ref}') och lägg till den "
+    "med `medlofte fetch bra-xlsx --file <fil>`",
+    "kolada": "Kolada nyckeltal {ref}: kör `{command}`, sedan `make all`",
+    "survey_template": "{ref}: fyll i Excelmallen templates/enkatresultat_mall.xlsx och lägg "
+    "till den med `medlofte fetch enkat --file <fil>`",
     "bra_yearly_csv": "Brå, {ref} ÅÅÅÅ.csv (bra.se; läggs till med `medlofte fetch bra-csv`)",
 }
 
@@ -676,7 +677,13 @@ def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
-    """Which indicators lack which years for the municipality, and where a user gets them."""
+    """Which indicators lack which years for the municipality, and where a user gets them:
+    for Kolada the exact fetch command of this evaluation and municipality, for what no API
+    serves the manual route (Brå's workbook, the survey template)."""
+    command = (
+        f"medlofte fetch --config {config.path or 'evaluations/' + config.id + '.toml'} "
+        f"--municipality {config.municipality}"
+    )
     years = tuple(range(config.pre_period[0], config.pre_period[1] + 1))
     years = tuple(sorted(set(years) | set(config.followup_years)))
     catalog = inputs.catalog.set_index("indicator_id")
@@ -703,7 +710,9 @@ def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                     "name_sv": info["name_sv"],
                     "missing_years": label,
                     "n_missing": n_missing,
-                    "where_to_get": SOURCE_HINTS[info["source"]].format(ref=info["source_ref"]),
+                    "where_to_get": SOURCE_HINTS[info["source"]].format(
+                        ref=info["source_ref"], command=command
+                    ),
                 }
             )
     return pd.DataFrame(

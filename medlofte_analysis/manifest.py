@@ -4,7 +4,10 @@ Two committed tables describe `data/raw/` (owid/etl-style snapshot metadata):
 - `sources.csv`: one row per source (publisher, origin, retrieval date, licence, attribution);
 - `manifest.csv`: one row per raw file (path relative to `data/raw`, source id, sha256, size,
   whether it is the publisher's original bytes or derived from another raw file).
-Code only reads and verifies them; only `medlofte fetch` adds rows (for the snapshots it adds).
+Code only reads and verifies them; only `medlofte fetch` adds rows (for the snapshots it adds),
+holding `manifest_lock` (a file lock, `data/raw/.manifest.lock`) so that two fetches never lose
+each other's rows. Paths under `data/raw` whose name starts with "." (the lock, a killed fetch's
+`.fetch-*` staging folders) are outside the manifest's view: `verify_raw` ignores them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from medlofte_analysis.errors import InputError
 
@@ -30,6 +35,32 @@ SOURCE_FIELDS: tuple[str, ...] = (
     "note",
 )
 MANIFEST_FIELDS: tuple[str, ...] = ("path", "source_id", "sha256", "bytes", "kind", "derived_from")
+LOCK_NAME: str = ".manifest.lock"
+LOCK_TIMEOUT_SECONDS: float = 120.0
+
+
+def manifest_lock(raw_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> FileLock:
+    """The lock to hold while adding files to `raw_dir` and rows to its manifest.
+
+    `filelock` (cross-platform: fcntl on Linux/macOS, msvcrt on Windows) rather than a
+    hand-written lock file; the OS releases it when a killed process exits.
+    """
+    return FileLock(str(Path(raw_dir) / LOCK_NAME), timeout=timeout)
+
+
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") for part in relative.split("/"))
+
+
+class ManifestBusy(InputError):
+    """Another fetch holds the manifest lock for too long."""
+
+    def __init__(self, raw_dir: Path) -> None:
+        super().__init__(
+            Path(raw_dir) / LOCK_NAME,
+            None,
+            "the lock to be free (another `medlofte fetch` is saving; try again when it is done)",
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -44,12 +75,15 @@ def sha256_file(path: Path) -> str:
 def _read_table(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
         raise InputError(path, None, "a manifest file (it is committed with data/raw)", "no file")
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [f for f in fields if f not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(path, "header row", f"columns {list(fields)}", reader.fieldnames)
-        return [dict(row) for row in reader]
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [f for f in fields if f not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(path, "header row", f"columns {list(fields)}", reader.fieldnames)
+            return [dict(row) for row in reader]
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"byte {error.start}", "UTF-8 text", None) from error
 
 
 def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:
@@ -104,6 +138,8 @@ def verify_raw(raw_dir: Path) -> list[ChecksumProblem]:
     bookkeeping = {"manifest.csv", "sources.csv", "SOURCES.md", "README.md"}
     for path in sorted(raw_dir.rglob("*")):
         relative = path.relative_to(raw_dir).as_posix()
+        if _hidden(relative):
+            continue
         if path.is_file() and relative not in listed and relative not in bookkeeping:
             problems.append(ChecksumProblem(relative, "raw file has no manifest entry"))
     return problems

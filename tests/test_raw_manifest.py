@@ -71,3 +71,12 @@ def test_a_raw_file_without_manifest_entry_is_reported(tmp_path: Path):
 def test_missing_manifest_is_a_clear_error(tmp_path: Path):
     with pytest.raises(InputError, match="manifest.csv"):
         read_manifest(tmp_path)
+
+
+def test_a_manifest_that_is_not_utf8_is_a_clear_error(tmp_path: Path):
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "manifest.csv").write_bytes("path,source_id\nå\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"manifest\.csv: byte \d+: expected UTF-8 text"):
+        read_manifest(raw)

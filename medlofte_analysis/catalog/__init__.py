@@ -5,6 +5,7 @@ The catalog is data (`indicators.csv` beside this file); `load_catalog` reads an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -72,3 +73,21 @@ def load_catalog(path: Path = CATALOG_PATH) -> pd.DataFrame:
         )
     frame["primary"] = frame["primary"] == "true"
     return frame.loc[:, list(COLUMNS)]
+
+
+def kolada_kpis(indicator_ids: Iterable[str], catalog: pd.DataFrame | None = None) -> list[str]:
+    """The Kolada KPI ids (e.g. "N07544") behind these indicators, in order, without repeats.
+
+    The one place that maps indicators to Kolada series: indicators from other sources add
+    nothing. Unknown indicator ids raise an InputError naming the catalog.
+    """
+    catalog = load_catalog() if catalog is None else catalog
+    by_id = catalog.set_index("indicator_id")
+    kpis: dict[str, None] = {}
+    for indicator_id in indicator_ids:
+        if indicator_id not in by_id.index:
+            raise InputError(CATALOG_PATH, "column indicator_id", "a known indicator", indicator_id)
+        row = by_id.loc[indicator_id]
+        if row["source"] == "kolada":
+            kpis.setdefault(str(row["source_ref"]), None)
+    return list(kpis)

@@ -9,6 +9,13 @@ Municipalities are named, not coded: names are mapped to codes through
 `municipalities.name_lookup`. Numbers may carry space or non-breaking-space thousands separators
 and decimal commas. Totals only (all offences), one year per file: the year is not in the file,
 so the caller passes it (from the file name).
+
+Published variants read as well:
+- no header row (the 2021 file starts with data, e.g. `Ale kommun;2731;8547`);
+- names with " kommun" in the genitive ("Arjeplogs kommun" → Arjeplog);
+- en or em dashes in names ("Malung–Sälen" → Malung-Sälen);
+- rows that are not municipalities (Stockholm's stadsdelsområden): kept with an empty code and
+  the reason in `missing_reason`, so the build lists them as unmapped; no row is dropped.
 """
 
 from __future__ import annotations
@@ -32,6 +39,35 @@ COLUMNS: tuple[str, ...] = (
     "rate_per_100k",
     "missing_reason",
 )
+
+
+UNMAPPED_REASON: str = "not a municipality in Kolada's list (e.g. a Stockholm stadsdelsområde)"
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-"})
+
+
+def municipality_code(name: str, lookup: dict[str, str]) -> str | None:
+    """The code of a name as Brå writes it, or None: the name itself, with dashes made plain
+    hyphens, and with a genitive " kommun" ("Arjeplogs kommun") read as the municipality."""
+    plain = name.translate(_DASHES).strip()
+    candidates = [name, plain]
+    if plain.casefold().endswith(" kommun"):
+        stem = plain[: -len(" kommun")].strip()
+        candidates.append(stem)
+        if stem.endswith("s"):
+            candidates.append(stem[:-1])
+    for candidate in candidates:
+        code = lookup.get(normalise_name(candidate))
+        if code is not None:
+            return code
+    return None
+
+
+def _is_data_row(fields: list[str]) -> bool:
+    """A first line whose second field is a number is data (the header-less 2021 file)."""
+    if len(fields) != len(HEADER):
+        return False
+    text = fields[1].replace("\u00a0", "").replace(" ", "").strip()
+    return text.isdigit()
 
 
 def _check_header(fields: list[str], path: Path) -> None:
@@ -60,11 +96,12 @@ def _check_header(fields: list[str], path: Path) -> None:
 def read_bra_yearly_csv(path: Path, year: int, lookup: dict[str, str]) -> pd.DataFrame:
     """Read one yearly Brå municipality CSV.
 
-    Returns columns municipality_code (4-char str), municipality_name (as in the file), year
-    (int), count (float), rate_per_100k (float), missing_reason (str, "" when both present).
+    Returns columns municipality_code (4-char str; "" for a row that is not a municipality),
+    municipality_name (as in the file), year (int), count (float), rate_per_100k (float),
+    missing_reason (str, "" when both present; `UNMAPPED_REASON` for an unmapped row).
     Raises InputError naming the file, line and column for a wrong encoding, wrong separator,
-    missing or renamed column, unparseable number, unknown or duplicate municipality, negative
-    count, or an empty file.
+    missing or renamed column, unparseable number, duplicate municipality, negative count, an
+    empty file, or a file where fewer than half of the rows name a municipality.
     """
     path = Path(path)
     text = read_text(path, ("utf-8-sig",))
@@ -72,32 +109,30 @@ def read_bra_yearly_csv(path: Path, year: int, lookup: dict[str, str]) -> pd.Dat
     header = next(reader, None)
     if header is None:
         raise InputError(path, "line 1", "the header " + ";".join(HEADER), None)
-    _check_header(header, path)
+    rows: list[tuple[int, list[str]]] = []
+    if _is_data_row(header):
+        rows.append((1, header))
+    else:
+        _check_header(header, path)
+    rows += [(reader.line_num, fields) for fields in reader]
     records: list[dict[str, object]] = []
     seen: dict[str, int] = {}
-    for fields in reader:
-        line = reader.line_num
+    for line, fields in rows:
         if not any(field.strip() for field in fields):
             continue
         if len(fields) != len(HEADER):
             raise InputError(path, f"line {line}", f"{len(HEADER)} fields separated by ';'", fields)
         name = fields[0].strip()
-        code = lookup.get(normalise_name(name))
-        if code is None:
-            raise InputError(
-                path,
-                f"line {line}, column Kommun",
-                "a municipality name known from Kolada's list or 'Hela landet'",
-                name,
-            )
-        if code in seen:
+        code = municipality_code(name, lookup)
+        if code is not None and code in seen:
             raise InputError(
                 path,
                 f"line {line}, column Kommun",
                 f"each municipality once (already on line {seen[code]})",
                 name,
             )
-        seen[code] = line
+        if code is not None:
+            seen[code] = line
         count, count_reason = parse_swedish_number(fields[1], path, f"line {line}, column Antal")
         rate, rate_reason = parse_swedish_number(
             fields[2], path, f"line {line}, column Per 100 000 inv."
@@ -115,28 +150,45 @@ def read_bra_yearly_csv(path: Path, year: int, lookup: dict[str, str]) -> pd.Dat
         ]
         records.append(
             {
-                "municipality_code": code,
+                "municipality_code": code or "",
                 "municipality_name": name,
                 "year": int(year),
                 "count": float("nan") if count is None else count,
                 "rate_per_100k": float("nan") if rate is None else rate,
-                "missing_reason": "; ".join(reasons),
+                "missing_reason": UNMAPPED_REASON if code is None else "; ".join(reasons),
             }
         )
     if not records:
         raise InputError(path, "line 2", "at least one data row", "only a header")
+    unmapped = [r["municipality_name"] for r in records if not r["municipality_code"]]
+    if len(unmapped) * 2 > len(records):
+        raise InputError(
+            path,
+            "column Kommun",
+            "municipality names known from Kolada's list or 'Hela landet' in most rows",
+            unmapped[:3],
+        )
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     frame["year"] = frame["year"].astype(int)
     frame[["count", "rate_per_100k"]] = frame[["count", "rate_per_100k"]].astype(float)
     return frame
 
 
+def unmapped_rows(yearly: pd.DataFrame, source: str) -> list[str]:
+    """The rows without a municipality code, as "<source>: <name>" for the build record."""
+    names = yearly.loc[yearly["municipality_code"] == "", "municipality_name"]
+    return [f"{source}: {name}" for name in names]
+
+
 def yearly_to_tidy(yearly: pd.DataFrame) -> pd.DataFrame:
-    """The yearly file's rows as tidy indicator rows (indicator `bra_totalt_arsfil`).
+    """The yearly file's mapped rows as tidy indicator rows (indicator `bra_totalt_arsfil`).
+
+    Rows without a code are left out here; `unmapped_rows` lists them for the build record.
 
     The population is the one implied by Brå's own count and rate (rate rounded to whole
     numbers, so a relative error below 0.5 / rate), marked as derived.
     """
+    yearly = yearly.loc[yearly["municipality_code"] != ""]
     return pd.DataFrame(
         {
             "municipality_code": yearly["municipality_code"],

@@ -7,9 +7,10 @@ Data pages (`/data/kpi/{kpi}/municipality/{ids}/year/{years}`) look like
 `{"values": [{"kpi": "N07540", "municipality": "0330", "period": 2025,
 "values": [{"gender": "T", "count": 1, "status": "", "value": 9029.49}, …]}],
 "next_url": "…"}` (v3) or with `"count"` and `"next_page"` (v2). The inner `values` list has one
-entry per gender (T = total, K = kvinnor, M = män). A `value` of null is missing; Kolada's
-`status` string says why. An `isdeleted: true` flag on an outer entry marks a withdrawn value,
-kept as missing with that reason.
+entry per gender (T = total, K = kvinnor, M = män, as the API documents them). A `value` of null
+is missing; Kolada's `status` string says why. A withdrawn value carries `is_deleted: true` (v3)
+or `isdeleted: true` (v2) on the inner value itself; it is kept as missing with the reason
+"withdrawn in Kolada" (an older snapshot with the flag on the outer entry is read the same way).
 
 Metadata pages: `/municipality` → `{"values": [{"id", "title", "type"}]}`;
 `/municipality_groups` → `{"values": [{"id", "title", "members": [{"id", "title"}]}]}`.
@@ -65,6 +66,13 @@ def _number(raw: object, source: str, where: str) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _deleted(item: object) -> bool:
+    """Kolada's withdrawn flag: `is_deleted` (v3) or `isdeleted` (v2); absent is False."""
+    if not isinstance(item, dict):
+        return False
+    return bool(item.get("is_deleted", False) or item.get("isdeleted", False))
+
+
 def parse_kolada_values(payload: dict, source: str) -> pd.DataFrame:
     """Parse one Kolada data page (v2 or v3) to one row per (kpi, municipality, year, gender).
 
@@ -92,7 +100,7 @@ def parse_kolada_values(payload: dict, source: str) -> pd.DataFrame:
             raise InputError(source, f"{where}.period", "a year such as 2025", period)
         if not isinstance(inner, list):
             raise InputError(source, f"{where}.values", "a list", type(inner).__name__)
-        deleted = bool(entry.get("isdeleted", False))
+        entry_deleted = _deleted(entry)
         for j, item in enumerate(inner):
             item_where = f"{where}.values[{j}]"
             gender = _require(item, "gender", source, item_where)
@@ -112,8 +120,11 @@ def parse_kolada_values(payload: dict, source: str) -> pd.DataFrame:
                 )
             seen[key] = item_where
             reason = ""
-            if deleted:
-                value, reason = None, "withdrawn in Kolada (isdeleted)"
+            if entry_deleted or _deleted(item):
+                value = None
+                reason = "withdrawn in Kolada (is_deleted)" + (
+                    f" (status '{status}')" if status else ""
+                )
             elif value is None:
                 reason = "no value in Kolada" + (f" (status '{status}')" if status else "")
             records.append(

@@ -223,6 +223,14 @@ def parse_jsonstat2(payload: dict, source: str) -> pd.DataFrame:
     return _frame(records, wheres, source)
 
 
+def parse_population(payload: dict, source: str) -> pd.DataFrame:
+    """Parse a saved SCB population response of either API: json-stat2 (PxWebApi 2.0, with
+    `"class": "dataset"`) or PxWeb v1 JSON (with `columns` and `data`)."""
+    if isinstance(payload, dict) and payload.get("class") == "dataset":
+        return parse_jsonstat2(payload, source)
+    return parse_pxweb_v1(payload, source)
+
+
 def population_query_v1(
     codes: Sequence[str], years: Sequence[int], by_age_sex: bool
 ) -> dict[str, object]:
@@ -250,3 +258,68 @@ def population_query_v1(
         {"code": "Tid", "selection": {"filter": "item", "values": [str(int(y)) for y in years]}}
     )
     return {"query": query, "response": {"format": "json"}}
+
+
+def population_query_v2(
+    codes: Sequence[str], years: Sequence[int], by_age_sex: bool
+) -> dict[str, object]:
+    """Build the PxWebApi 2.0 POST body for folkmängd (BE0101N1) in TAB638.
+
+    `{"selection": [{"variableCode", "valueCodes"}]}`; variables left out (Civilstand, and Alder
+    and Kon without `by_age_sex`) are eliminated, so SCB returns their totals.
+    """
+    bad = [code for code in codes if not re.fullmatch(r"\d{2}|\d{4}", str(code))]
+    if bad or not codes:
+        raise InputError(None, "codes", "region codes as strings of 2 or 4 digits", bad or codes)
+    if not years:
+        raise InputError(None, "years", "at least one year", years)
+    selection: list[dict[str, object]] = [
+        {"variableCode": "Region", "valueCodes": [str(c) for c in codes]}
+    ]
+    if by_age_sex:
+        selection.append({"variableCode": "Alder", "valueCodes": list(AGES_V1)})
+        selection.append({"variableCode": "Kon", "valueCodes": ["1", "2"]})
+    selection.append({"variableCode": "ContentsCode", "valueCodes": [CONTENTS_CODE]})
+    selection.append({"variableCode": "Tid", "valueCodes": [str(int(y)) for y in years]})
+    return {"selection": selection}
+
+
+def query_cells(query: dict[str, object]) -> int:
+    """How many values a PxWebApi 2.0 query asks for (the product of its selections)."""
+    cells = 1
+    for item in query["selection"]:  # type: ignore[union-attr]
+        cells *= len(item["valueCodes"])
+    return cells
+
+
+def table_categories(payload: dict, source: str) -> dict[str, list[str]]:
+    """The category codes of each variable in a PxWebApi 2.0 table metadata response, e.g.
+    {"Tid": ["1968", …]}: json-stat2 (`id` and `dimension.<id>.category.index`, the released
+    API) or the beta's `{"variables": [{"id", "values": [{"code"}]}]}`."""
+    variables = payload.get("variables") if isinstance(payload, dict) else None
+    if isinstance(variables, list) and "dimension" not in payload:
+        payload = {
+            "id": [v.get("id") for v in variables if isinstance(v, dict)],
+            "dimension": {
+                v.get("id"): {"category": {"index": [c.get("code") for c in v.get("values", [])]}}
+                for v in variables
+                if isinstance(v, dict) and isinstance(v.get("values"), list)
+            },
+        }
+    ids = payload.get("id") if isinstance(payload, dict) else None
+    dimensions = payload.get("dimension") if isinstance(payload, dict) else None
+    if not isinstance(ids, list) or not isinstance(dimensions, dict):
+        raise InputError(source, "top level", "json-stat2 metadata with 'id' and 'dimension'")
+    categories: dict[str, list[str]] = {}
+    for dim in ids:
+        index = dimensions.get(dim, {}).get("category", {}).get("index")
+        if isinstance(index, dict):
+            categories[dim] = [str(c) for c in sorted(index, key=lambda code: index[code])]
+        elif isinstance(index, list):
+            categories[dim] = [str(c) for c in index]
+        else:
+            raise InputError(source, f"dimension.{dim}.category.index", "an object or list", index)
+    for required in ("Region", "Tid"):
+        if required not in categories:
+            raise InputError(source, "id", f"a '{required}' variable", ids)
+    return categories

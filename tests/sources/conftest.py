@@ -65,3 +65,47 @@ def fill_template(tmp_path: Path) -> TemplateFiller:
         return path
 
     return fill
+
+
+@pytest.fixture
+def replay(monkeypatch: pytest.MonkeyPatch):
+    """The local Kolada/SCB stand-in on 127.0.0.1 (see replay.py), with the base addresses
+    pointed at it through the environment variables fetch reads."""
+    from replay import ReplayServer
+
+    with ReplayServer() as server:
+        monkeypatch.setenv("MEDLOFTE_KOLADA_URL", server.kolada_url)
+        monkeypatch.setenv("MEDLOFTE_SCB_URL", server.scb_url)
+        yield server
+
+
+@pytest.fixture
+def client():
+    """An HTTP client with tiny backoffs and timeouts, so fault tests stay fast."""
+    from medlofte_analysis.fetch import HttpClient, HttpSettings
+
+    return HttpClient(
+        HttpSettings(
+            connect_timeout=1.0,
+            read_timeout=0.5,
+            deadline=5.0,
+            retries=2,
+            backoff_factor=0.01,
+            backoff_max=0.05,
+            max_retry_after=1.0,
+            scb_min_interval=0.0,
+            progress=False,
+        )
+    )
+
+
+@pytest.fixture
+def empty_raw(tmp_path: Path) -> Path:
+    """A raw folder with only the headers of manifest.csv and sources.csv."""
+    from medlofte_analysis.manifest import MANIFEST_FIELDS, SOURCE_FIELDS
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, fields in (("manifest.csv", MANIFEST_FIELDS), ("sources.csv", SOURCE_FIELDS)):
+        (raw / name).write_text(",".join(fields) + "\n", encoding="utf-8")
+    return raw

@@ -7,7 +7,12 @@ import math
 import pytest
 
 from medlofte_analysis.errors import InputError
-from medlofte_analysis.sources.bra_yearly_csv import COLUMNS, read_bra_yearly_csv
+from medlofte_analysis.sources.bra_yearly_csv import (
+    COLUMNS,
+    read_bra_yearly_csv,
+    unmapped_rows,
+    yearly_to_tidy,
+)
 
 HEADER = "Kommun;Antal;Per 100 000 inv."
 # SYNTHETIC figures in Brå's format: BOM, ';', CRLF, space / NBSP thousands, decimal comma.
@@ -73,7 +78,7 @@ def test_empty_file_raises(tmp_path, lookup):
         (["Kommun;Antal", "Knivsta;1"], r"line 1, column 3.*Per 100 000 inv\."),
         (["Kommun;Anmälda;Per 100 000 inv.", "Knivsta;1;2"], r"line 1, column 2.*'Antal'"),
         ([HEADER, "Knivsta;12a;2"], r"line 2, column Antal.*'12a'"),
-        ([HEADER, "Knivsta;1;2", "Atlantis;1;2"], r"line 3, column Kommun.*'Atlantis'"),
+        ([HEADER, "Atlantis;1;2", "Gondor;1;2"], r"column Kommun.*most rows.*'Atlantis'"),
         ([HEADER, "Knivsta;1;2", "Knivsta kommun;1;2"], r"line 3, column Kommun.*line 2"),
         ([HEADER, "Knivsta;-5;2"], r"line 2, column Antal.*0 or more"),
         ([HEADER, "Knivsta;1"], r"line 2.*3 fields"),
@@ -83,3 +88,30 @@ def test_empty_file_raises(tmp_path, lookup):
 def test_bad_input_raises_naming_line_and_column(tmp_path, lookup, lines, message):
     with pytest.raises(InputError, match=message):
         read_bra_yearly_csv(_write(tmp_path, lines), 2024, lookup)
+
+
+def test_header_less_2021_file_reads_its_first_line_as_data(tmp_path, lookup):
+    # The 2021 file starts with data; SYNTHETIC numbers.
+    frame = read_bra_yearly_csv(
+        _write(tmp_path, ["Ale kommun;2731;8547", "Knivsta;1;2"]), 2021, lookup
+    )
+    assert frame["municipality_code"].tolist() == ["1440", "0330"]
+    assert frame["count"].tolist() == [2731.0, 1.0]
+
+
+def test_genitive_kommun_name_maps_to_the_municipality(tmp_path, lookup):
+    frame = read_bra_yearly_csv(_write(tmp_path, [HEADER, "Arjeplogs kommun;10;20"]), 2024, lookup)
+    assert frame["municipality_code"].item() == "2506"
+
+
+def test_en_dash_in_a_name_maps_like_a_hyphen(tmp_path, lookup):
+    frame = read_bra_yearly_csv(_write(tmp_path, [HEADER, "Malung\u2013Sälen;10;20"]), 2024, lookup)
+    assert frame["municipality_code"].item() == "2023"
+
+
+def test_stockholm_district_row_is_kept_unmapped_not_dropped(tmp_path, lookup):
+    lines = [HEADER, "Stockholm;100;200", "Rinkeby-Kista;10;20", "Knivsta;1;2"]
+    frame = read_bra_yearly_csv(_write(tmp_path, lines), 2024, lookup)
+    assert len(frame) == 3
+    assert unmapped_rows(frame, "f.csv") == ["f.csv: Rinkeby-Kista"]
+    assert set(yearly_to_tidy(frame)["municipality_code"]) == {"0180", "0330"}

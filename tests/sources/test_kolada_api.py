@@ -56,11 +56,31 @@ def test_null_value_is_missing_with_status_in_reason():
     assert "Missing" in frame["missing_reason"].item()
 
 
-def test_isdeleted_entry_is_kept_as_missing():
+@pytest.mark.parametrize("flag", ["is_deleted", "isdeleted"])
+def test_withdrawn_value_is_missing_with_the_withdrawn_reason(flag):
+    entry = _entry(value=12.5)
+    entry["values"][0][flag] = True
+    frame = parse_kolada_values({"values": [entry]}, "p.json")
+    assert math.isnan(frame["value"].item())
+    assert frame["missing_reason"].item().startswith("withdrawn in Kolada")
+
+
+def test_withdrawn_flag_applies_only_to_its_own_value():
+    entry = _entry()
+    entry["values"] = [
+        {"gender": "K", "count": 1, "status": "", "value": 1.0, "is_deleted": True},
+        {"gender": "T", "count": 1, "status": "", "value": 3.0, "is_deleted": False},
+    ]
+    frame = parse_kolada_values({"values": [entry]}, "p.json")
+    assert frame["missing_reason"].tolist()[1] == "" and frame["value"].tolist()[1] == 3.0
+    assert frame["missing_reason"].tolist()[0].startswith("withdrawn")
+
+
+def test_outer_isdeleted_of_an_old_snapshot_is_still_withdrawn():
     entry = _entry()
     entry["isdeleted"] = True
     frame = parse_kolada_values({"values": [entry]}, "p.json")
-    assert math.isnan(frame["value"].item()) and "isdeleted" in frame["missing_reason"].item()
+    assert math.isnan(frame["value"].item()) and "withdrawn" in frame["missing_reason"].item()
 
 
 @pytest.mark.parametrize(

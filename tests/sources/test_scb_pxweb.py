@@ -152,3 +152,53 @@ def test_query_v1_by_age_sex_adds_ages_and_sexes():
 def test_query_v1_refuses_integer_like_codes():
     with pytest.raises(InputError, match="codes"):
         population_query_v1(["330"], [2022], by_age_sex=False)
+
+
+def test_table_metadata_json_stat2_gives_the_years_the_table_holds():
+    from medlofte_analysis.sources.scb_pxweb import table_categories
+
+    payload = {
+        "version": "2.0",
+        "class": "dataset",
+        "id": ["Region", "Tid"],
+        "size": [1, 2],
+        "dimension": {
+            "Region": {"category": {"index": {"0330": 0}}},
+            "Tid": {"category": {"index": {"2023": 0, "2024": 1}}},
+        },
+    }
+    assert table_categories(payload, "meta")["Tid"] == ["2023", "2024"]
+
+
+def test_table_metadata_of_the_beta_variables_form_is_read_too():
+    from medlofte_analysis.sources.scb_pxweb import table_categories
+
+    payload = {
+        "variables": [
+            {"id": "Region", "values": [{"code": "0330", "label": "Knivsta"}]},
+            {"id": "Tid", "type": "TimeVariable", "values": [{"code": "2024", "label": "2024"}]},
+        ]
+    }
+    assert table_categories(payload, "meta") == {"Region": ["0330"], "Tid": ["2024"]}
+
+
+def test_table_metadata_without_tid_is_refused():
+    from medlofte_analysis.sources.scb_pxweb import table_categories
+
+    with pytest.raises(InputError, match="'Tid'"):
+        table_categories(
+            {"id": ["Region"], "dimension": {"Region": {"category": {"index": []}}}}, "m"
+        )
+
+
+def test_v2_query_leaves_out_eliminated_variables_and_counts_cells():
+    from medlofte_analysis.sources.scb_pxweb import population_query_v2, query_cells
+
+    query = population_query_v2(["0330", "03"], [2023, 2024], by_age_sex=False)
+    assert [item["variableCode"] for item in query["selection"]] == [
+        "Region",
+        "ContentsCode",
+        "Tid",
+    ]
+    assert query_cells(query) == 4
+    assert query_cells(population_query_v2(["0330"], [2024], by_age_sex=True)) == 202
