@@ -4,8 +4,8 @@ Two files beside the HTML report, `reports/<id>-resultat.xlsx` and `reports/<id>
 The CSV is what Swedish Excel opens with a double click: UTF-8 with a byte-order mark (else
 Excel reads it as Windows-1252 and breaks å, ä, ö), semicolon as separator and decimal comma
 (Excel's list separator and decimal symbol in the Swedish locale), CRLF line ends (RFC 4180).
-The workbook is written with openpyxl and made byte-identical across runs: the document
-properties get a fixed date and every zip entry a fixed timestamp.
+The workbook is written with openpyxl and made byte-identical across runs like the Excel
+templates (`templates_excel.deterministic_bytes`: fixed document dates and zip timestamps).
 
 The numbers are those of `evaluate`'s results table, unrounded beyond six decimals; the words
 (method, verdict, kind, notes) come from the translations the report uses.
@@ -13,11 +13,7 @@ The numbers are those of `evaluate`'s results table, unrounded beyond six decima
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import math
-import re
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -25,15 +21,14 @@ import pandas as pd
 from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.evaluate import Evaluation
 from medlofte_analysis.presentation import DIRECTION_SV, KIND_SV, note_sv
+from medlofte_analysis.templates_excel import deterministic_bytes
 from medlofte_analysis.verdict import VERDICTS_SV
 
 CSV_SEPARATOR = ";"
 CSV_DECIMAL = ","
 CSV_ENCODING = "utf-8-sig"  # UTF-8 with BOM
-FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 SHEET_NAME = "Resultat"
 DECIMALS = 6
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 # What the two values of a row are, per unit of the indicator and method.
 VALUES_SV: dict[tuple[str, str], tuple[str, str]] = {
@@ -151,26 +146,6 @@ def write_results_csv(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _normalised_zip(data: bytes) -> bytes:
-    """The same zip archive with every entry's timestamp fixed (zipfile stamps the clock), and
-    the workbook's "modified" property fixed (openpyxl stamps the clock on save)."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    target = io.BytesIO()
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry in source.infolist():
-            info = zipfile.ZipInfo(entry.filename, date_time=FIXED_TIME.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            content = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                content = _MODIFIED.sub(
-                    rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
-                    content,
-                )
-            archive.writestr(info, content)
-    return target.getvalue()
-
-
 def write_results_xlsx(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     """An Excel workbook with one sheet, a bold frozen header and filters; byte-identical."""
     from openpyxl import Workbook
@@ -195,14 +170,9 @@ def write_results_xlsx(table: pd.DataFrame, path: Path, title: str = "") -> Path
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     workbook.properties.title = title or "Resultat"
-    workbook.properties.creator = "medlofte-analysis"
-    workbook.properties.created = FIXED_TIME
-    workbook.properties.modified = FIXED_TIME
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_normalised_zip(buffer.getvalue()))
+    path.write_bytes(deterministic_bytes(workbook))
     return path
 
 

@@ -93,7 +93,7 @@ def _instructions_sheet(workbook: Workbook, intro: str, columns: dict[str, str])
     sheet.column_dimensions["B"].width = 100
 
 
-def _deterministic_bytes(workbook: Workbook) -> bytes:
+def deterministic_bytes(workbook: Workbook) -> bytes:
     """Serialise with fixed document properties and zip timestamps."""
     workbook.properties.creator = "medlofte-analysis"
     workbook.properties.lastModifiedBy = None
@@ -118,7 +118,7 @@ def survey_template() -> bytes:
     workbook = Workbook()
     _data_sheet(workbook, SURVEY_SHEET, SURVEY_COLUMNS, {"källa": SURVEY_SOURCES})
     _instructions_sheet(workbook, SURVEY_INTRO, SURVEY_COLUMNS)
-    return _deterministic_bytes(workbook)
+    return deterministic_bytes(workbook)
 
 
 def activity_template() -> bytes:
@@ -127,7 +127,7 @@ def activity_template() -> bytes:
     lists = {"fokusområde": FOCUS_AREAS, "planerad": PLANNED_VALUES, "genomförd": DONE_VALUES}
     _data_sheet(workbook, ACTIVITY_SHEET, ACTIVITY_COLUMNS, lists)
     _instructions_sheet(workbook, ACTIVITY_INTRO, ACTIVITY_COLUMNS)
-    return _deterministic_bytes(workbook)
+    return deterministic_bytes(workbook)
 
 
 def write_templates(directory: Path = TEMPLATES_DIR) -> list[Path]:
