@@ -80,7 +80,7 @@ def _number(value: float) -> str:
     return format_decimal(value, format=pattern, locale=LOCALE)
 
 
-def _verdict_key(row: pd.Series) -> str:
+def plain_verdict(row: pd.Series) -> str:
     """Which plain sentence fits a headline result."""
     code = row["verdict"]
     if code == "cannot_judge":
@@ -134,7 +134,7 @@ def numbers_spans(evaluation: Evaluation, area: str) -> list[list[Span]]:
         paragraphs.append(
             [
                 strong(text(f"{row['name_sv']}: ")),
-                text(values + VERDICT_SENTENCES[_verdict_key(row)]),
+                text(values + VERDICT_SENTENCES[plain_verdict(row)]),
             ]
         )
     if not paragraphs:
