@@ -157,9 +157,19 @@ def done_text(evaluation: Evaluation, area: str, manual_dir: Path = MANUAL_DIR) 
         return "Aktivitetsloggen har inga aktiviteter för området."
     planned, done = int(rows["Planerade"].sum()), int(rows["Genomförda"].sum())
     partly, not_done = int(rows["Delvis"].sum()), int(rows["Ej genomförda"].sum())
-    activities = "aktivitet" if planned == 1 else "aktiviteter"
+    if planned == 1:
+        how = (
+            "genomfördes"
+            if done
+            else "genomfördes delvis"
+            if partly
+            else "genomfördes inte"
+            if not_done
+            else "är inte markerad som genomförd eller inte"
+        )
+        return f"En aktivitet var planerad. Den {how}."
     return (
-        f"Av {planned} planerade {activities} genomfördes {done}, {partly} delvis och "
+        f"Av {planned} planerade aktiviteter genomfördes {done}, {partly} delvis och "
         f"{not_done} inte."
     )
 

@@ -26,27 +26,10 @@ def test_demonstration_summary_gives_each_primary_outcome_with_interval_and_q():
     assert "95 %-intervall" in text and "q = " in text
 
 
-def test_implementation_table_counts_planned_and_carried_out_activities(tmp_path):
-    # SYNTHETIC activity log typed into the real template.
-    import shutil
-
-    from openpyxl import load_workbook
-
-    from medlofte_analysis.config import TEMPLATES_DIR
+def test_implementation_table_counts_planned_and_carried_out_activities(activity_log_dir):
     from medlofte_analysis.presentation import implementation_markdown, implementation_table
 
-    path = tmp_path / "aktivitetslogg.xlsx"
-    shutil.copyfile(TEMPLATES_DIR / "aktivitetslogg_mall.xlsx", path)
-    book = load_workbook(path)
-    rows = [
-        ["0330", 2024, "narvaro", "Hastighetskontroll vid skola", "ja", "ja", 12, "kontroller", ""],
-        ["0330", 2024, "narvaro", "Skolbesök", "ja", "delvis", 3, "skolbesök", ""],
-        ["0330", 2025, "narkotika", "Samverkansmöte", "ja", "nej", None, "", ""],
-    ]
-    for number, row in enumerate(rows, start=2):
-        for column, value in enumerate(row, start=1):
-            book["Aktiviteter"].cell(row=number, column=column, value=value)
-    book.save(path)
+    tmp_path = activity_log_dir
     evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml")
     table = implementation_table(evaluation, tmp_path)
     # An unknown amount stays unknown: the narcotics row sums nothing, not zero.
