@@ -289,7 +289,14 @@ h2 { color: #0b4f8a; font-size: 1.25rem; margin: 1.4rem 0 0.3rem; }
 p { margin: 0.35rem 0; }
 footer { border-top: 1px solid #767676; margin-top: 1.5rem; padding-top: 0.5rem;
   font-size: 0.9rem; }
-@media print { @page { size: A4; margin: 1.5cm; } body { font-size: 10pt; } }
+ul { margin: 0.3rem 0; padding-left: 1.4rem; }
+@media print {
+  @page { size: A4; margin: 1.4cm 1.6cm; }
+  body { font-size: 9pt; line-height: 1.3; }
+  main { max-width: none; padding: 0; }
+  h1 { font-size: 17pt; } h2 { font-size: 11.5pt; margin: 0.6rem 0 0.1rem; }
+  p { margin: 0.15rem 0; } ul { margin: 0.1rem 0; } footer { margin-top: 0.6rem; font-size: 8pt; }
+}
 """.strip()
 
 

@@ -194,3 +194,29 @@ def test_each_verdict_has_a_plain_sentence(verdict, note, kind, rise, expected):
     row = pd.Series({"verdict": verdict, "note": note, "estimate_kind": kind, "mde_increase": rise})
     assert plain_verdict(row) == expected
     assert VERDICT_SENTENCES[expected]
+
+
+def test_the_html_prints_on_one_a4_page_in_a_real_browser(written, tmp_path):
+    # Chromium's print to PDF uses the page's print stylesheet (A4).
+    import subprocess
+
+    from tests.test_report_browser import TIMEOUT_SECONDS, find_chromium
+
+    html_path = written[1][0]
+    printed = tmp_path / "utskrift.pdf"
+    subprocess.run(
+        [
+            find_chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={printed}",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=TIMEOUT_SECONDS,
+        check=True,
+    )
+    assert len(pypdf.PdfReader(printed).pages) == 1
