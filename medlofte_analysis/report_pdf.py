@@ -10,6 +10,7 @@ them out after a cover with the dates, the version and the contact (`publication
 from __future__ import annotations
 
 import base64
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ from medlofte_analysis.typst_pdf import Block, compile_pdf, html_blocks, markdow
 
 TEMPLATE = "report.typ"
 FIGURE_CAPTION_START = ("Figur", "Diagram")
+TEXT_WIDTH_CM, MAX_FIGURE_HEIGHT_CM = 17.0, 21.0  # A4 less margins; room left for a caption
+
+
+def _figure_width(png: bytes) -> float:
+    """The share of the text width a figure gets: all of it, unless it would then be taller
+    than `MAX_FIGURE_HEIGHT_CM` (a tall figure would run off the page)."""
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header (IHDR) holds the size
+    if not width or not height:
+        return 1.0
+    return round(min(1.0, MAX_FIGURE_HEIGHT_CM / (TEXT_WIDTH_CM * height / width)), 3)
 
 
 def _output_blocks(output: Any, images: dict[str, bytes]) -> list[Block]:
@@ -36,7 +47,7 @@ def _output_blocks(output: Any, images: dict[str, bytes]) -> list[Block]:
     if "image/png" in data:
         name = f"figur-{len(images) + 1}.png"
         images[name] = base64.b64decode(data["image/png"])
-        return [{"type": "image", "path": name, "alt": ""}]
+        return [{"type": "image", "path": name, "alt": "", "width": _figure_width(images[name])}]
     if "text/markdown" in data:
         return markdown_blocks(data["text/markdown"])
     if "text/html" in data:

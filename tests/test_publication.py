@@ -94,3 +94,15 @@ def test_a_table_too_wide_for_portrait_goes_landscape():
     header = [f"Kolumnrubrik{i}" for i in range(14)]
     _, landscape = column_widths(header, [["x"] * 14])
     assert landscape
+
+
+def test_a_tall_figure_is_narrowed_to_fit_the_page():
+    import struct
+
+    from medlofte_analysis.report_pdf import _figure_width
+
+    def header(width: int, height: int) -> bytes:
+        return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + struct.pack(">II", width, height)
+
+    assert _figure_width(header(850, 500)) == 1.0
+    assert _figure_width(header(500, 1000)) == round(21 / 34, 3)
