@@ -207,8 +207,9 @@ def markdown_blocks(markdown: str) -> list[Block]:
 
 
 class _TableReader(HTMLParser):
-    """Collects the tables of an HTML fragment: header rows, body rows, caption; the text
-    outside tables as paragraphs."""
+    """Collects the tables of an HTML fragment: header rows, body rows, the caption, rows of
+    one cell across the table (titles above, notes such as "Källa:" below, as great_tables
+    writes them); the text outside tables as paragraphs."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -225,7 +226,7 @@ class _TableReader(HTMLParser):
         if tag in ("style", "script"):
             self._skip += 1
         elif tag == "table":
-            self.tables.append({"caption": "", "head": [], "body": []})
+            self.tables.append({"caption": "", "head": [], "body": [], "titles": [], "notes": []})
             self._section = "body"
         elif tag == "thead":
             self._section = "head"
@@ -251,7 +252,12 @@ class _TableReader(HTMLParser):
             self._row += [""] * (self._span - 1)
             self._cell = None
         elif tag == "tr" and self._row is not None and self.tables:
-            self.tables[-1]["head" if self._section == "head" else "body"].append(self._row)
+            table = self.tables[-1]
+            spanning = len(self._row) > 1 and not any(self._row[1:]) and self._span > 1
+            if spanning:  # a title, subtitle or source note across the whole table
+                table["notes" if table["body"] else "titles"].append(self._row[0])
+            else:
+                table["head" if self._section == "head" else "body"].append(self._row)
             self._row = None
         elif tag == "thead":
             self._section = "body"
@@ -357,7 +363,9 @@ def html_blocks(markup: str) -> list[Block]:
         width = max([len(r) for r in head + body], default=0)
         if not width:
             continue
-        if found["caption"]:
-            blocks.append(paragraph(strong(text(found["caption"]))))
+        for title in [found["caption"], *found["titles"]]:
+            if title:
+                blocks.append(paragraph(strong(text(title))))
         blocks.append(table_block(_header_of(head, width), body))
+        blocks += [paragraph(text(note)) for note in found["notes"] if note]
     return blocks

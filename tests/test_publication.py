@@ -106,3 +106,17 @@ def test_a_tall_figure_is_narrowed_to_fit_the_page():
 
     assert _figure_width(header(850, 500)) == 1.0
     assert _figure_width(header(500, 1000)) == round(21 / 34, 3)
+
+
+def test_a_title_row_and_a_source_row_across_the_table_become_text():
+    markup = (
+        '<table><thead><tr><th colspan="2">Tabell 1. Resultattavla</th></tr>'
+        "<tr><th>Indikator</th><th>Bedömning</th></tr></thead><tbody>"
+        "<tr><td>Narkotikabrott</td><td>Kan inte bedömas</td></tr></tbody>"
+        '<tfoot><tr><td colspan="2">Källa: Brå</td></tr></tfoot></table>'
+    )
+    title, table, source = html_blocks(markup)
+    assert title["content"][0]["children"][0]["text"] == "Tabell 1. Resultattavla"
+    assert table["header"] == ["Indikator", "Bedömning"]
+    assert table["rows"] == [["Narkotikabrott", "Kan inte bedömas"]]
+    assert source["content"][0]["text"] == "Källa: Brå"
