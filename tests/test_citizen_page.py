@@ -200,7 +200,7 @@ def test_the_html_prints_on_one_a4_page_in_a_real_browser(written, tmp_path):
     # Chromium's print to PDF uses the page's print stylesheet (A4).
     import subprocess
 
-    from tests.test_report_browser import TIMEOUT_SECONDS, find_chromium
+    from test_report_browser import TIMEOUT_SECONDS, find_chromium
 
     html_path = written[1][0]
     printed = tmp_path / "utskrift.pdf"
