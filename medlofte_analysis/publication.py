@@ -102,9 +102,9 @@ def data_date_text(evaluation: Evaluation, raw_dir: Path = RAW_DIR) -> str:
         "year",
     ]
     newest = (
-        f"senaste år med värden för kommunen: {int(own.max())}"
+        f"Senaste år med värden för kommunen: {int(own.max())}"
         if len(own)
-        else ("inga värden för kommunen i underlaget")
+        else "Inga värden för kommunen i underlaget"
     )
     fetched = latest_retrieval(raw_dir)
     fetched_text = f"; underlaget senast hämtat {fetched}" if fetched else ""

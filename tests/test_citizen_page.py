@@ -99,6 +99,24 @@ def test_the_pdf_is_one_a4_page(written):
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
 
 
+def test_the_page_is_rendered_to_an_artifact(written):
+    import io
+
+    import pypdfium2 as pdfium
+
+    from medlofte_analysis.config import PROJECT_ROOT
+
+    evaluation, (_, pdf) = written
+    target = PROJECT_ROOT / "test-artifacts" / f"medborgarsida-{evaluation.config.id}.png"
+    target.parent.mkdir(exist_ok=True)
+    document = pdfium.PdfDocument(io.BytesIO(pdf.read_bytes()))
+    try:
+        document[0].render(scale=1.5).to_pil().save(target)
+    finally:
+        document.close()
+    assert target.stat().st_size > 10_000
+
+
 def test_the_pdf_has_the_title_and_every_focus_area(written):
     evaluation, (_, pdf) = written
     text = " ".join(pypdf.PdfReader(pdf).pages[0].extract_text().split())
