@@ -131,3 +131,12 @@ def test_a_rendered_page_is_saved_as_an_artifact(pdf_path, pages):
     finally:
         document.close()
     assert (ARTIFACTS / "pdf-tabellsida.png").stat().st_size > 10_000
+
+
+def test_the_pdf_is_tagged_swedish_with_bookmarks_for_the_headings(pdf_path):
+    reader = pypdf.PdfReader(pdf_path)
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "sv-SE"
+    assert bool(root["/MarkInfo"]["/Marked"])  # tagged PDF (PDF/UA-1) for screen readers
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "Sammanfattning och resultattavla" in titles
