@@ -140,3 +140,18 @@ def test_the_pdf_is_tagged_swedish_with_bookmarks_for_the_headings(pdf_path):
     assert bool(root["/MarkInfo"]["/Marked"])  # tagged PDF (PDF/UA-1) for screen readers
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
     assert "Sammanfattning och resultattavla" in titles
+
+
+def test_a_table_too_wide_for_portrait_is_printed_on_a_landscape_page(info):
+    from medlofte_analysis.report_pdf import report_pdf_data
+    from medlofte_analysis.typst_pdf import compile_pdf, table_block
+
+    header = [f"Kolumnrubrik{i}" for i in range(14)]
+    table = table_block(header, [[f"värde{i}" for i in range(14)]] * 3)
+    assert table["landscape"]
+    data = report_pdf_data(info, [{"type": "paragraph", "content": []}, table])
+    reader = pypdf.PdfReader(io.BytesIO(compile_pdf(TEMPLATE, data, info.timestamp)))
+    wide = [p for p in reader.pages if float(p.mediabox.width) > float(p.mediabox.height)]
+    assert len(wide) == 1
+    text = _squeezed(wide[0].extract_text())
+    assert all(_squeezed(h) in text for h in header)
