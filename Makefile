@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the package with its dependencies
 
-all: setup ## The main job: build data/processed, execute the notebooks, write reports/
+all: setup ## The main job: build data/processed, execute the notebooks, write reports/ (HTML, PDF, citizen page, Excel)
 	$(BIN)/medlofte build
 	$(BIN)/medlofte report --all
 
@@ -30,7 +30,7 @@ build: setup ## Build data/processed from data/raw
 validate: setup ## Check raw checksums and the processed schema
 	$(BIN)/medlofte validate
 
-report: setup ## Execute the notebooks and write the HTML reports (after build)
+report: setup ## Execute the notebooks and write reports/ (HTML, PDF, citizen page, Excel; after build)
 	$(BIN)/medlofte report --all
 
 test: setup ## Every test: lint, unit tests, and strict nbval on the committed notebooks

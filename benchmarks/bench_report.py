@@ -44,6 +44,7 @@ def print_result(config: str, result: ReportResult) -> None:
         )
     print(f"  {'kernel stop + save (all notebooks)':<40} {shutdown:6.2f} s")
     print(f"  {'export HTML':<40} {result.export_seconds:6.2f} s")
+    print(f"  {'PDF, citizen page, results export':<40} {result.publish_seconds:6.2f} s")
     verdict = "OK" if result.total_seconds < TARGET_SECONDS else "OVER TARGET"
     print(f"  {'total':<40} {result.total_seconds:6.2f} s   {verdict} (< {TARGET_SECONDS:.0f} s)")
 

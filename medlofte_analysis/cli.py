@@ -164,7 +164,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
     for config in configs:
         result = run_report(config, args.municipality or None, execute=not args.no_execute)
-        print(f"Wrote {result.html.relative_to(PROJECT_ROOT).as_posix()}")
+        for path in (result.html, *result.publications):
+            print(f"Wrote {path.resolve().relative_to(PROJECT_ROOT).as_posix()}")
     return 0
 
 

@@ -52,6 +52,8 @@ class EvaluationConfig:
     path: str = ""
     pledge_text: str = ""
     extra: dict = field(default_factory=dict)
+    contact: str = ""  # who answers questions about the report (optional key `contact`)
+    promises: dict[str, str] = field(default_factory=dict)  # focus area -> the pledge's words
 
     @property
     def indicators(self) -> tuple[str, ...]:
@@ -113,6 +115,10 @@ def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig
         note=str(evaluation.get("note", "")),
         path=str(path),
         pledge_text=str(evaluation.get("pledge_text", "")),
+        contact=str(evaluation.get("contact", "")).strip(),
+        promises={
+            name: str(spec["promise"]).strip() for name, spec in areas.items() if "promise" in spec
+        },
     )
     if municipality and municipality != evaluation.get("municipality"):
         # Another municipality: its own id and its own county (the first two digits of a

@@ -127,12 +127,14 @@ class ReportResult:
     check_seconds: float
     notebook_timings: tuple[NotebookTiming, ...]
     export_seconds: float
+    publications: tuple[Path, ...] = ()  # PDF, citizen page, results export (publication.py)
+    publish_seconds: float = 0.0
 
     @property
     def total_seconds(self) -> float:
-        """Checking, executing and exporting together."""
+        """Checking, executing, exporting and publishing together."""
         executed = sum(timing.total for timing in self.notebook_timings)
-        return self.check_seconds + executed + self.export_seconds
+        return self.check_seconds + executed + self.export_seconds + self.publish_seconds
 
 
 # --- Writing files -------------------------------------------------------------------------------
@@ -486,8 +488,11 @@ def run_report(
     reports_dir: Path = REPORTS_DIR,
     notebooks_dir: Path = NOTEBOOKS_DIR,
     execute: bool = True,
+    publish: bool = True,
 ) -> ReportResult:
-    """Check the configuration, execute the notebooks, export `reports/<config id>.html`.
+    """Check the configuration, execute the notebooks, export `reports/<config id>.html`,
+    then (`publish`) the A4 PDF, the citizen page and the results export beside it
+    (`publication.write_publications`).
 
     With the default configuration and no municipality override the notebooks in
     `notebooks_dir` are executed in place; otherwise into `reports_dir/<config id>/notebooks`.
@@ -513,10 +518,21 @@ def run_report(
         config.title,
         sources_appendix_markdown(RAW_DIR) + "\n" + implementation.log_source_markdown(config),
     )
+    export_seconds = perf_counter() - started
+    started = perf_counter()
+    publications: tuple[Path, ...] = ()
+    if publish:
+        from medlofte_analysis.evaluate import run_evaluation
+        from medlofte_analysis.publication import write_publications
+
+        evaluation = run_evaluation(_relative_config(config_path), municipality or "")
+        publications = write_publications(evaluation, executed, Path(reports_dir))
     return ReportResult(
         html=html_path,
         notebooks=executed,
         check_seconds=check_seconds,
         notebook_timings=tuple(timings),
-        export_seconds=perf_counter() - started,
+        export_seconds=export_seconds,
+        publications=publications,
+        publish_seconds=perf_counter() - started,
     )

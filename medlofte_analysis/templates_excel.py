@@ -97,7 +97,7 @@ def _instructions_sheet(workbook: Workbook, intro: str, columns: dict[str, str])
     sheet.column_dimensions["B"].width = 100
 
 
-def _deterministic_bytes(workbook: Workbook) -> bytes:
+def deterministic_bytes(workbook: Workbook) -> bytes:
     """Serialise with fixed document properties and zip timestamps."""
     workbook.properties.creator = "medlofte-analysis"
     workbook.properties.lastModifiedBy = None
@@ -122,7 +122,7 @@ def survey_template() -> bytes:
     workbook = Workbook()
     _data_sheet(workbook, SURVEY_SHEET, SURVEY_COLUMNS, {"källa": SURVEY_SOURCES})
     _instructions_sheet(workbook, SURVEY_INTRO, SURVEY_COLUMNS)
-    return _deterministic_bytes(workbook)
+    return deterministic_bytes(workbook)
 
 
 def activity_template() -> bytes:
@@ -136,7 +136,7 @@ def activity_template() -> bytes:
     }
     _data_sheet(workbook, ACTIVITY_SHEET, ACTIVITY_COLUMNS, lists)
     _instructions_sheet(workbook, ACTIVITY_INTRO, ACTIVITY_COLUMNS)
-    return _deterministic_bytes(workbook)
+    return deterministic_bytes(workbook)
 
 
 def write_templates(directory: Path = TEMPLATES_DIR) -> list[Path]:

@@ -21,7 +21,7 @@ def test_environment_yml_and_pyproject_list_the_same_dependencies():
     listed = {
         _name(line.strip()[2:])
         for line in lines
-        if re.match(r"^  - [a-z]", line)
+        if re.match(r"^  - [a-z]|^      - [a-z]", line)  # conda packages, then pip-only ones
         and _name(line.strip()[2:]).rstrip(":") not in {"pip", "python"}
     }
     assert listed == wanted

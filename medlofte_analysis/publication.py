@@ -1,0 +1,153 @@
+"""What a published copy says about itself: dates, version, contact; and every file written
+beside the HTML report.
+
+- Date of the data: the years the evaluation covers, the newest year with a value for the
+  municipality, and the newest retrieval date among the raw sources (`data/raw/sources.csv`).
+- Date of the report: `SOURCE_DATE_EPOCH` when set (the reproducible-builds convention),
+  else today's date (UTC). The PDF's creation date is that day at 00:00 UTC, so a rerun on the
+  same day with the same inputs gives the same bytes.
+- Version: the package version and the git commit the report was made with, when known.
+- Contact: the evaluation file's optional `contact` key.
+
+`write_publications` writes, for one evaluation: `<id>.pdf` (the report, A4),
+`<id>-medborgare.html` and `<id>-medborgare.pdf` (the citizen page), `<id>-resultat.xlsx` and
+`<id>-resultat.csv` (the results for Excel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from medlofte_analysis.config import PROJECT_ROOT, RAW_DIR
+from medlofte_analysis.evaluate import Evaluation, years_label
+
+NO_CONTACT = "kontaktuppgift saknas i utvärderingsfilen"
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+@dataclass(frozen=True)
+class PublicationInfo:
+    """The facts on a published copy's cover."""
+
+    title: str
+    municipality: str
+    period: str
+    data_date: str
+    report_date: dt.date
+    version: str
+    contact: str
+    config_path: str
+    demonstration: bool
+
+    @property
+    def timestamp(self) -> dt.datetime:
+        """The PDF's creation date: the report date at 00:00 UTC."""
+        return dt.datetime.combine(self.report_date, dt.time(0), tzinfo=dt.UTC)
+
+
+def report_date(environ: dict[str, str] | None = None) -> dt.date:
+    """`SOURCE_DATE_EPOCH` (seconds since 1970, UTC) when set, else today (UTC)."""
+    epoch = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.datetime.now(tz=dt.UTC).date()
+
+
+def version_text(root: Path = PROJECT_ROOT) -> str:
+    """'medlofte-analysis 0.1.0, commit 2aaba08' (the commit only inside a git checkout)."""
+    try:
+        package = f"medlofte-analysis {metadata.version('medlofte-analysis')}"
+    except metadata.PackageNotFoundError:
+        package = "medlofte-analysis (version okänd)"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{package}, commit {commit}" if commit else package
+
+
+def latest_retrieval(raw_dir: Path = RAW_DIR) -> str:
+    """The newest ISO date among the sources' retrieval dates, or '' when none has one."""
+    from medlofte_analysis.manifest import read_sources
+
+    dates = [
+        found
+        for source in read_sources(raw_dir).values()
+        for found in _ISO_DATE.findall(source["retrieved"])
+    ]
+    return max(dates, default="")
+
+
+def data_date_text(evaluation: Evaluation, raw_dir: Path = RAW_DIR) -> str:
+    """Which years the figures cover, and when the underlying data were fetched."""
+    frame = evaluation.inputs.indicators
+    own = frame.loc[
+        (frame["municipality_code"] == evaluation.config.municipality)
+        & frame["indicator_id"].isin(evaluation.config.indicators)
+        & frame["value"].notna(),
+        "year",
+    ]
+    newest = (
+        f"Senaste år med värden för kommunen: {int(own.max())}"
+        if len(own)
+        else "Inga värden för kommunen i underlaget"
+    )
+    fetched = latest_retrieval(raw_dir)
+    fetched_text = f"; underlaget senast hämtat {fetched}" if fetched else ""
+    return f"{newest}{fetched_text}"
+
+
+def publication_info(
+    evaluation: Evaluation,
+    date: dt.date | None = None,
+    version: str | None = None,
+    raw_dir: Path = RAW_DIR,
+) -> PublicationInfo:
+    """The cover facts of an evaluation (date and version may be fixed, e.g. in tests)."""
+    config = evaluation.config
+    return PublicationInfo(
+        title=config.title,
+        municipality=f"{evaluation.municipality_name} (kommunkod {config.municipality})",
+        period=(
+            f"basår {years_label(config.baseline_years)}, uppföljning "
+            f"{years_label(config.followup_years)}"
+        ),
+        data_date=data_date_text(evaluation, raw_dir),
+        report_date=date or report_date(),
+        version=version if version is not None else version_text(),
+        contact=config.contact or NO_CONTACT,
+        config_path=config.path,
+        demonstration=config.kind == "demonstration",
+    )
+
+
+def write_publications(
+    evaluation: Evaluation,
+    notebooks: Sequence[Path],
+    reports_dir: Path,
+    info: PublicationInfo | None = None,
+) -> tuple[Path, ...]:
+    """Write the PDF report, the citizen page (HTML, PDF) and the results export."""
+    from medlofte_analysis.citizen_page import write_citizen_page
+    from medlofte_analysis.report_pdf import write_report_pdf
+    from medlofte_analysis.results_export import write_results
+
+    info = info or publication_info(evaluation)
+    reports_dir = Path(reports_dir)
+    report = write_report_pdf(notebooks, reports_dir / f"{evaluation.config.id}.pdf", info)
+    citizen = write_citizen_page(evaluation, reports_dir, info)
+    return (report, *citizen, *write_results(evaluation, reports_dir))
