@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.catalog import FOCUS_AREAS
+from medlofte_analysis.catalog import FOCUS_AREAS, known_names
 from medlofte_analysis.errors import ConfigError
 
 
@@ -152,12 +152,12 @@ def check_config(
     ):
         if code not in codes:
             raise ConfigError(f"{where}: comparison code {code!r} is not in Kolada's list")
-    known = set(catalog["indicator_id"])
+    known = known_names(catalog)
     for indicator in config.indicators + config.primary:
         if indicator not in known:
             raise ConfigError(
                 f"{where}: indicator {indicator!r} is not in the catalog "
-                "(medlofte_analysis/catalog/indicators.csv)"
+                "(an indicator_id or concept of medlofte_analysis/catalog/indicators.csv)"
             )
     for indicator in config.primary:
         if indicator not in config.indicators:
