@@ -32,7 +32,7 @@ from medlofte_analysis.evaluation_config import (
     EvaluationConfig,
     check_config,
     load_config,
-    resolve_group_title,
+    name_run,
 )
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
 from medlofte_analysis.stats.did import difference_in_differences
@@ -780,8 +780,7 @@ def run_evaluation(
     config = replace(config, path=path.as_posix() if not path.is_absolute() else path.name)
     check_config(config, inputs.catalog, inputs.municipalities, inputs.indicators)
     names = dict(zip(inputs.municipalities["code"], inputs.municipalities["name"], strict=True))
-    config = resolve_group_title(config, names[config.municipality])
-    config = resolve_series(config, inputs)
+    config = resolve_series(name_run(config, names), inputs)
     with warnings.catch_warnings():
         # statsmodels warns on perfect fits of tiny series; the results carry their own notes.
         warnings.simplefilter("ignore")

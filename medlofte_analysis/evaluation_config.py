@@ -7,7 +7,9 @@ with an unknown municipality, an indicator missing from the catalog, or years ou
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +54,14 @@ class EvaluationConfig:
     path: str = ""
     pledge_text: str = ""
     extra: dict = field(default_factory=dict)
+    file_municipality: str = ""
+    pledge_municipality: str = ""
+    pledge: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_other_municipality(self) -> bool:
+        """True when the run evaluates another municipality than the file's own."""
+        return bool(self.file_municipality) and self.municipality != self.file_municipality
 
     @property
     def indicators(self) -> tuple[str, ...]:
@@ -113,6 +123,11 @@ def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig
         note=str(evaluation.get("note", "")),
         path=str(path),
         pledge_text=str(evaluation.get("pledge_text", "")),
+        file_municipality=str(evaluation.get("municipality", "")),
+        pledge_municipality=str(
+            evaluation.get("pledge_municipality", evaluation.get("municipality", ""))
+        ),
+        pledge={name: str(spec["pledge"]) for name, spec in areas.items() if "pledge" in spec},
     )
     if municipality and municipality != evaluation.get("municipality"):
         # Another municipality: its own id and its own county (the first two digits of a
@@ -131,6 +146,64 @@ def resolve_group_title(config: EvaluationConfig, municipality_name: str) -> Eva
     """Fill the {kommun} placeholder of the Kolada group title with the municipality's name."""
     title = config.comparison.kolada_group.replace("{kommun}", municipality_name)
     return replace(config, comparison=replace(config.comparison, kolada_group=title))
+
+
+# Official names that are not "<name> kommun" (SCB's list of municipalities).
+_OFFICIAL_NAMES: dict[str, str] = {"Falun": "Falu kommun", "Gotland": "Region Gotland"}
+
+
+def official_name(name: str) -> str:
+    """'Håbo' → 'Håbo kommun'; 'Falun' → 'Falu kommun'."""
+    return _OFFICIAL_NAMES.get(name, f"{name} kommun")
+
+
+def genitive(name: str) -> str:
+    """Swedish genitive: 'Knivsta' → 'Knivstas', 'Hofors' → 'Hofors'."""
+    return name if name[-1:].lower() in {"s", "x", "z"} else f"{name}s"
+
+
+def slug(text: str) -> str:
+    """An ASCII file-name part: 'Håbo' → 'habo', 'Malung-Sälen' → 'malung-salen'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+
+
+def name_run(config: EvaluationConfig, names: dict[str, str]) -> EvaluationConfig:
+    """Title, file id, notes and comparison group that follow the municipality evaluated.
+
+    `{kommun}` in the title or note is the municipality's official name, `{kommuns}` its
+    genitive. Another municipality than the file's gets its own id (`<name>-med-<file id>`)
+    and, for an evaluation of another municipality's focus areas, a title that says so; when
+    it is in the file's explicit comparison list, the note says it was taken out of it.
+    """
+    name = names.get(config.municipality, config.municipality)
+    official = official_name(name)
+    fill = {"{kommun}": official, "{kommuns}": genitive(official)}
+    title, note = config.title, config.note
+    for key, value in fill.items():
+        title, note = title.replace(key, value), note.replace(key, value)
+    config = resolve_group_title(config, name)
+    if not config.is_other_municipality:
+        return replace(config, title=title, note=note)
+    home = names.get(config.file_municipality, config.file_municipality)
+    file_id = config.id.removesuffix(f"-{config.municipality}")
+    if config.kind != "demonstration":
+        follow, base = _years_text(config.followup_years), _years_text(config.baseline_years)
+        title = (
+            f"Visar fokusområdena effekt? {official} {follow} jämfört med {base}, "
+            f"med {genitive(home)} fokusområden"
+        )
+    if config.municipality in config.comparison.municipalities:
+        note += (
+            f" {official} står i utvärderingsfilens jämförelsegrupp och har tagits bort ur "
+            "den: kommunen jämförs inte med sig själv."
+        )
+    return replace(config, title=title, note=note.strip(), id=f"{slug(name)}-med-{file_id}")
+
+
+def _years_text(years: tuple[int, ...]) -> str:
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
 
 
 def check_config(

@@ -242,7 +242,10 @@ def _register_local_file(
     try:
         shutil.copyfile(workbook, staging / workbook.name)
         source = dict(source, source_id=f"{folder}_{date}_{workbook.stem}", retrieved=now)
-        return _commit(Path(raw_dir), staging, f"{folder}/{date}/{workbook.stem}", source)
+        # A workbook named like its folder (enkater.xlsx) is not nested twice.
+        same = workbook.stem.casefold() == folder.casefold()
+        relative = f"{folder}/{date}" if same else f"{folder}/{date}/{workbook.stem}"
+        return _commit(Path(raw_dir), staging, relative, source)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -36,7 +36,12 @@ from medlofte_analysis.config import (
     REPORTS_DIR,
 )
 from medlofte_analysis.errors import InputError
-from medlofte_analysis.evaluation_config import EvaluationConfig, check_config, load_config
+from medlofte_analysis.evaluation_config import (
+    EvaluationConfig,
+    check_config,
+    load_config,
+    name_run,
+)
 
 REPORT_ORDER: tuple[str, ...] = (
     "01-sammanfattning.ipynb",
@@ -49,6 +54,7 @@ REPORT_ORDER: tuple[str, ...] = (
     "07-metod-och-begransningar.ipynb",
 )
 DEFAULT_CONFIG: str = "evaluations/knivsta-2024-2025.toml"
+OTHER_RUNS_DIR: str = "kommuner"  # git-ignored; pytest's testpaths leave it out
 KERNEL_NAME: str = "python3"
 REMOVE_TAG: str = "remove-in-report"
 INJECTED_CELL_ID: str = "injected-parameters"
@@ -173,6 +179,38 @@ def make_deterministic(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
     return notebook
 
 
+def fold_injected_parameters(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Move papermill's injected values into the tagged `parameters` cell and drop its cell.
+
+    An executed notebook then has one parameters cell holding the values it ran with: opened
+    in JupyterLab, editing that cell and running all changes the evaluation (a leftover
+    injected cell would reset it), and nbval re-executes it with the same values.
+    Execution counts are renumbered 1, 2, 3, … over the remaining cells.
+    """
+    injected = [c for c in notebook.cells if INJECTED_CELL_ID in c.metadata.get("tags", [])]
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if not injected:
+        return notebook
+    lines = injected[0].source.splitlines()
+    values = "\n".join(line for line in lines if line.strip() != "# Parameters").strip()
+    if tagged:
+        tagged[0].source = values
+        notebook.cells = [c for c in notebook.cells if c is not injected[0]]
+    else:  # no tagged cell: the injected one becomes the parameters cell
+        injected[0].source = values
+        injected[0].metadata["tags"] = ["parameters"]
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or cell.get("execution_count") is None:
+            continue
+        count += 1
+        cell.execution_count = count
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
+    return notebook
+
+
 def _execute(
     template: Path, output: Path, parameters: dict[str, str], timeout: int
 ) -> NotebookTiming:
@@ -202,7 +240,7 @@ def _execute(
         on_notebook_start=on_notebook_start,
         on_cell_executed=on_cell_executed,
     )
-    make_deterministic(executed)
+    fold_injected_parameters(make_deterministic(executed))
     _write_atomic(output, nbformat.writes(executed) + "\n")
     finished = perf_counter()
     ready = marks.get("kernel_ready", started)
@@ -464,7 +502,13 @@ def check_evaluation(config_path: str, municipality: str | None = None) -> Evalu
     municipalities = pd.read_csv(PROCESSED_DIR / "municipalities.csv", dtype=str)
     indicators = pd.read_csv(PROCESSED_DIR / "indicators.csv", dtype={"municipality_code": str})
     check_config(config, load_catalog(), municipalities, indicators)
-    return config
+    return name_run(config, dict(zip(municipalities["code"], municipalities["name"], strict=True)))
+
+
+def output_dir(config: EvaluationConfig, reports_dir: Path = REPORTS_DIR) -> Path:
+    """Where a run's report goes: `reports/` for the shipped evaluations, the git-ignored
+    `reports/kommuner/` (never collected by the tests) for another municipality."""
+    return Path(reports_dir) / OTHER_RUNS_DIR if config.is_other_municipality else Path(reports_dir)
 
 
 def is_default_run(config_path: str, municipality: str | None) -> bool:
@@ -490,7 +534,7 @@ def run_report(
     if is_default_run(config_path, municipality):
         target = Path(notebooks_dir)
     else:
-        target = Path(reports_dir) / config.id / "notebooks"
+        target = output_dir(config, reports_dir) / config.id / "notebooks"
     parameters = {"config": _relative_config(config_path), "municipality": municipality or ""}
     timings: list[NotebookTiming] = []
     if execute:
@@ -500,7 +544,7 @@ def run_report(
     started = perf_counter()
     html_path = export_report(
         executed,
-        Path(reports_dir) / f"{config.id}.html",
+        output_dir(config, reports_dir) / f"{config.id}.html",
         config.title,
         sources_appendix_markdown(RAW_DIR),
     )

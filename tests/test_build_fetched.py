@@ -8,7 +8,6 @@ import json
 import shutil
 
 from medlofte_analysis.build import build_tables
-from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.fetch import fetch_kolada
 
 
@@ -29,9 +28,9 @@ def _page(values: list[tuple[str, int, float]]) -> bytes:
     ).encode("utf-8")
 
 
-def test_fetched_kolada_rates_enter_the_table_with_their_population(tmp_path):
+def test_fetched_kolada_rates_enter_the_table_with_their_population(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     page = _page([("N07544", 2022, 150.0), ("N01951", 2022, 20000.0)])
     fetch_kolada(
         ["N07544", "N01951"],

@@ -57,10 +57,12 @@ def test_one_parameter_evaluates_another_municipality():
     assert config.comparison.kolada_group == "Liknande kommuner socioekonomi, {kommun}"
 
 
-def test_another_municipality_gets_its_own_county_and_kolada_group():
+def test_another_municipality_gets_its_own_county_and_kolada_group(shipped_processed_dir):
     from medlofte_analysis.evaluate import run_evaluation
 
-    evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml", municipality="0305")
+    evaluation = run_evaluation(
+        "evaluations/knivsta-2024-2025.toml", "0305", processed_dir=shipped_processed_dir
+    )
     assert evaluation.config.comparison.county == "0003"
     assert evaluation.comparison_title == "Liknande kommuner socioekonomi, Håbo, 2024"
     assert "0305" not in evaluation.comparison and len(evaluation.comparison) > 3

@@ -13,20 +13,28 @@ def test_an_unknown_note_is_kept_as_it_is():
     assert note_sv("GLM did not converge") == "GLM did not converge"
 
 
-def test_knivsta_summary_says_the_data_are_missing_not_that_nothing_worked():
-    text = summary_markdown(run_evaluation("evaluations/knivsta-2024-2025.toml"))
+def test_knivsta_summary_says_the_data_are_missing_not_that_nothing_worked(shipped_processed_dir):
+    text = summary_markdown(
+        run_evaluation("evaluations/knivsta-2024-2025.toml", processed_dir=shipped_processed_dir)
+    )
     assert text.startswith("**Underlaget räcker inte för att bedöma något av de 7 primära")
     assert "inget besked om att löftet saknat effekt" in text
 
 
-def test_demonstration_summary_gives_each_primary_outcome_with_interval_and_q():
-    text = summary_markdown(run_evaluation("evaluations/demo-dalarna.toml"))
+def test_demonstration_summary_gives_each_primary_outcome_with_interval_and_q(
+    shipped_processed_dir,
+):
+    text = summary_markdown(
+        run_evaluation("evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir)
+    )
     assert text.startswith("Av 7 primära utfall kunde 7 bedömas")
     assert "- **Narkotikabrott**: ingen påvisbar förändring" in text
     assert "95 %-intervall" in text and "q = " in text
 
 
-def test_implementation_table_counts_planned_and_carried_out_activities(tmp_path):
+def test_implementation_table_counts_planned_and_carried_out_activities(
+    tmp_path, shipped_processed_dir
+):
     # SYNTHETIC activity log typed into the real template.
     import shutil
 
@@ -47,7 +55,9 @@ def test_implementation_table_counts_planned_and_carried_out_activities(tmp_path
         for column, value in enumerate(row, start=1):
             book["Aktiviteter"].cell(row=number, column=column, value=value)
     book.save(path)
-    evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml")
+    evaluation = run_evaluation(
+        "evaluations/knivsta-2024-2025.toml", processed_dir=shipped_processed_dir
+    )
     table = implementation_table(evaluation, tmp_path)
     # An unknown amount stays unknown: the narcotics row sums nothing, not zero.
     assert table["Antal (summa)"].isna().tolist() == [True, False]
