@@ -1,4 +1,4 @@
-"""The `medlofte` command line: build, validate, fetch, report."""
+"""The `medlofte` command line (help in Swedish): all, build, validate, fetch, report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -110,74 +111,186 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from medlofte_analysis.report import run_report
 
-    configs = (
-        ["evaluations/knivsta-2024-2025.toml", "evaluations/demo-dalarna.toml"]
-        if args.all
-        else [args.config]
-    )
+    configs = list(SHIPPED_EVALUATIONS) if args.all else [args.config]
     for config in configs:
         result = run_report(config, args.municipality or None, execute=not args.no_execute)
-        print(f"Wrote {result.html.relative_to(PROJECT_ROOT).as_posix()}")
+        print(f"Skrev {result.html.relative_to(PROJECT_ROOT).as_posix()}")
     return 0
+
+
+def _cmd_all(args: argparse.Namespace) -> int:
+    """build, then report for every shipped evaluation (what `make all` does, without make)."""
+    status = _cmd_build(argparse.Namespace(raw=str(RAW_DIR), processed=str(PROCESSED_DIR)))
+    if status:
+        return status
+    report = argparse.Namespace(
+        all=not args.municipality,
+        config=args.config,
+        municipality=args.municipality,
+        no_execute=False,
+    )
+    return _cmd_report(report)
+
+
+SHIPPED_EVALUATIONS: tuple[str, ...] = (
+    "evaluations/knivsta-2024-2025.toml",
+    "evaluations/demo-dalarna.toml",
+)
+_EXAMPLES = """exempel:
+  medlofte all                                   bygg data och skriv alla rapporter
+  medlofte report --municipality 2080            Falun med Knivstas fokusområden
+  medlofte report evaluations/demo-dalarna.toml --municipality 2080
+  medlofte fetch enkat --file enkater.xlsx --origin "Liv & hälsa ung 2022, 2025"
+  medlofte validate
+
+På Windows: .venv\\Scripts\\medlofte all"""
+
+
+class _SwedishParser(argparse.ArgumentParser):
+    """argparse with Swedish headings, usage and error prefix; defaults shown in the help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argument"
+        self._optionals.title = "flaggor"
+        self.add_argument("-h", "--help", action="help", help="visa den här hjälpen och avsluta")
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: fel: {message}\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "användning: " if prefix is None else prefix)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, "", argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in ("?", "*"):
+            return f"{text} (standard: %(default)s)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests and `--help`)."""
-    parser = argparse.ArgumentParser(
+    parser = _SwedishParser(
         prog="medlofte",
-        description="Evaluate the focus areas of a medborgarlöfte with published statistics.",
+        description="Visar medborgarlöftets fokusområden effekt? Bygger tabeller ur publicerad "
+        "statistik och skriver utvärderingsrapporten.",
+        epilog=_EXAMPLES,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="raw → processed: build data/processed from data/raw")
-    build.add_argument("--raw", default=str(RAW_DIR), help="raw data folder (default: %(default)s)")
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        title="kommandon",
+        metavar="KOMMANDO",
+        parser_class=_SwedishParser,
+    )
+    everything = sub.add_parser(
+        "all",
+        help="allt i ett: bygg data/processed och skriv rapporterna (som make all)",
+        description="Bygger data/processed ur data/raw och kör sedan notebooks och "
+        "HTML-rapporter för de utvärderingar som följer med (Knivsta och demonstrationen), "
+        "eller för en annan kommun med --municipality.",
+        epilog="exempel:\n  medlofte all\n  medlofte all --municipality 0305",
+    )
+    everything.add_argument(
+        "--municipality",
+        default="",
+        metavar="KOD",
+        help="en annan kommun (fyrsiffrig kommunkod, t.ex. 0305)",
+    )
+    everything.add_argument(
+        "--config",
+        default=SHIPPED_EVALUATIONS[0],
+        help="utvärderingsfil för --municipality, relativt projektet",
+    )
+    everything.set_defaults(func=_cmd_all)
+    build = sub.add_parser(
+        "build",
+        help="bygg data/processed ur data/raw",
+        description="Läser de publicerade ögonblicksbilderna i data/raw och skriver de städade "
+        "tabellerna i data/processed.",
+    )
+    build.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
     build.add_argument(
-        "--processed", default=str(PROCESSED_DIR), help="output folder (default: %(default)s)"
+        "--processed", default=str(PROCESSED_DIR), metavar="MAPP", help="mapp att skriva till"
     )
     build.set_defaults(func=_cmd_build)
     validate = sub.add_parser(
-        "validate", help="check raw checksums against the manifest and the processed schema"
+        "validate",
+        help="kontrollera rådatas kontrollsummor och de bearbetade tabellerna",
+        description="Jämför varje rådatafils sha256 med data/raw/manifest.csv och kontrollerar "
+        "de bearbetade tabellernas kolumner och värden.",
     )
-    validate.add_argument("--raw", default=str(RAW_DIR))
-    validate.add_argument("--processed", default=str(PROCESSED_DIR))
+    validate.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
+    validate.add_argument(
+        "--processed",
+        default=str(PROCESSED_DIR),
+        metavar="MAPP",
+        help="mapp med bearbetade tabeller",
+    )
     validate.set_defaults(func=_cmd_validate)
     fetch = sub.add_parser(
         "fetch",
-        help="add new raw snapshots: Kolada API or SCB population (needs internet), a Brå "
-        "lägesbild workbook downloaded by hand, or a filled-in survey template (enkat)",
+        help="lägg till rådata: Kolada, SCB (kräver internet), Brå-filer eller ifylld enkätmall",
+        description="Lägger till en ny ögonblicksbild i data/raw med ursprung och kontrollsumma. "
+        "kolada och scb hämtar över internet; bra-xlsx, bra-csv och enkat registrerar en fil "
+        "du har laddat ned eller fyllt i.",
+        epilog="exempel:\n"
+        "  medlofte fetch kolada --municipality 0330 0305 --years 2015-2025\n"
+        "  medlofte fetch bra-xlsx --file Knivsta.xlsx\n"
+        '  medlofte fetch enkat --file enkater.xlsx --origin "Polisens trygghetsmätning 2024"',
     )
-    fetch.add_argument("source", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"])
+    fetch.add_argument(
+        "source", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"], help="källa"
+    )
     fetch.add_argument(
         "--municipality",
         nargs="+",
         default=["0330"],
-        help="municipality codes (default: %(default)s)",
+        metavar="KOD",
+        help="kommunkoder (fyra siffror)",
     )
-    fetch.add_argument("--years", default="2015-2025", help="e.g. 2015-2025 or 2022,2024")
-    fetch.add_argument("--kpis", nargs="*", help="Kolada KPI ids (default: the catalog's)")
-    fetch.add_argument("--by-age-sex", action="store_true", help="SCB: by age and sex")
-    fetch.add_argument("--file", help="bra-xlsx / enkat: the workbook to add")
+    fetch.add_argument("--years", default="2015-2025", help="år, t.ex. 2015-2025 eller 2022,2024")
+    fetch.add_argument("--kpis", nargs="*", help="Koladas nyckeltal (standard: katalogens)")
+    fetch.add_argument("--by-age-sex", action="store_true", help="scb: efter ålder och kön")
+    fetch.add_argument("--file", help="bra-xlsx, bra-csv, enkat: filen att lägga till")
     fetch.add_argument(
         "--origin",
         default="https://bra.se/statistik/indikatorer-for-kommuners-lagesbild",
-        help="bra-xlsx: where it was downloaded; enkat: the reports the figures come from",
+        help="var filen kommer ifrån (enkat: de rapporter siffrorna är hämtade ur)",
     )
-    fetch.add_argument("--raw", default=str(RAW_DIR))
+    fetch.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
     fetch.set_defaults(func=_cmd_fetch)
     report = sub.add_parser(
-        "report", help="execute the notebooks for an evaluation and write its HTML report"
+        "report",
+        help="kör notebooks för en utvärdering och skriv dess HTML-rapport",
+        description="Kontrollerar utvärderingsfilen, kör notebooks och skriver rapporten. En "
+        "annan kommun (--municipality) skrivs till reports/kommuner/.",
+        epilog="exempel:\n  medlofte report\n  medlofte report --municipality 2080\n"
+        "  medlofte report evaluations/demo-dalarna.toml --municipality 2080",
     )
     report.add_argument(
         "config",
         nargs="?",
-        default="evaluations/knivsta-2024-2025.toml",
-        help="evaluation file, relative to the project (default: %(default)s)",
+        default=SHIPPED_EVALUATIONS[0],
+        help="utvärderingsfil, relativt projektet",
     )
-    report.add_argument("--municipality", help="evaluate another municipality (four-digit code)")
-    report.add_argument("--all", action="store_true", help="every shipped evaluation")
+    report.add_argument(
+        "--municipality",
+        metavar="KOD",
+        help="utvärdera en annan kommun (fyrsiffrig kommunkod, t.ex. 0305)",
+    )
+    report.add_argument("--all", action="store_true", help="alla utvärderingar som följer med")
     report.add_argument(
         "--no-execute",
         action="store_true",
-        help="export the already executed notebooks without running them",
+        help="exportera de redan körda notebooks utan att köra dem",
     )
     report.set_defaults(func=_cmd_report)
     return parser
@@ -189,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (InputError, ConfigError, ValidationError) as error:
-        print(f"medlofte: error: {error}", file=sys.stderr)
+        print(f"medlofte: fel: {error}", file=sys.stderr)
         return 2
 
 

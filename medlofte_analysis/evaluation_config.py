@@ -75,7 +75,9 @@ class EvaluationConfig:
 
 def _years(value: object, path: Path, key: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
-        raise ConfigError(f"{path}: [{key}] expected a non-empty list of years, found {value!r}")
+        raise ConfigError(
+            f"{path}: [{key}] ska vara en lista med år, t.ex. [2022]; hittade {value!r}"
+        )
     return tuple(sorted(value))
 
 
@@ -84,24 +86,28 @@ def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise ConfigError(f"{path}: no such evaluation file") from error
+        raise ConfigError(
+            f"{path}: utvärderingsfilen finns inte (se mappen evaluations/)"
+        ) from error
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error})") from error
+        raise ConfigError(f"{path}: inte giltig TOML ({error})") from error
     try:
         evaluation = data["evaluation"]
         areas = data["focus_areas"]
     except KeyError as error:
-        raise ConfigError(f"{path}: expected a [{error.args[0]}] table") from error
+        raise ConfigError(f"{path}: tabellen [{error.args[0]}] saknas") from error
     unknown_areas = sorted(set(areas) - set(FOCUS_AREAS))
     if unknown_areas:
         raise ConfigError(
-            f"{path}: focus area(s) {unknown_areas} expected one of {sorted(FOCUS_AREAS)}"
+            f"{path}: okänt fokusområde {unknown_areas}; ska vara ett av {sorted(FOCUS_AREAS)}"
         )
     focus_areas = {name: tuple(spec.get("indicators", [])) for name, spec in areas.items()}
     primary = tuple(i for spec in areas.values() for i in spec.get("primary", []))
     pre = evaluation.get("pre_period", [])
     if not (isinstance(pre, list) and len(pre) == 2 and all(isinstance(y, int) for y in pre)):
-        raise ConfigError(f"{path}: pre_period expected [first_year, last_year], found {pre!r}")
+        raise ConfigError(
+            f"{path}: pre_period ska vara [första_år, sista_år], t.ex. [2015, 2022], inte {pre!r}"
+        )
     comparison = data.get("comparison", {})
     code = municipality or evaluation.get("municipality", "")
     config = EvaluationConfig(
@@ -217,36 +223,34 @@ def check_config(
     codes = set(municipalities["code"])
     if config.municipality not in codes:
         raise ConfigError(
-            f"{where}: municipality {config.municipality!r} is not a code in "
-            "Kolada's municipality list (four digits, e.g. '0330' for Knivsta)"
+            f"{where}: kommunkoden {config.municipality!r} finns inte i Koladas "
+            "kommunlista (fyra siffror, t.ex. '0330' för Knivsta, '2080' för Falun)"
         )
     for code in config.comparison.municipalities + (
         (config.comparison.county,) if config.comparison.county else ()
     ):
         if code not in codes:
-            raise ConfigError(f"{where}: comparison code {code!r} is not in Kolada's list")
+            raise ConfigError(f"{where}: jämförelsekoden {code!r} finns inte i Koladas kommunlista")
     known = known_names(catalog)
     for indicator in config.indicators + config.primary:
         if indicator not in known:
             raise ConfigError(
-                f"{where}: indicator {indicator!r} is not in the catalog "
-                "(an indicator_id or concept of medlofte_analysis/catalog/indicators.csv)"
+                f"{where}: indikatorn {indicator!r} finns inte i katalogen (ett "
+                "indicator_id eller concept i medlofte_analysis/catalog/indicators.csv)"
             )
     for indicator in config.primary:
         if indicator not in config.indicators:
             raise ConfigError(
-                f"{where}: primary outcome {indicator!r} is not listed under "
-                "any focus area's indicators"
+                f"{where}: det primära utfallet {indicator!r} står inte bland något "
+                "fokusområdes indicators"
             )
     first, last = int(indicators["year"].min()), int(indicators["year"].max())
     for year in config.baseline_years + config.followup_years:
         if not first <= year <= last:
-            raise ConfigError(f"{where}: year {year} is outside the data ({first}–{last})")
+            raise ConfigError(f"{where}: året {year} ligger utanför data ({first}–{last})")
     if max(config.baseline_years) >= min(config.followup_years):
-        raise ConfigError(f"{where}: baseline years must come before the follow-up years")
+        raise ConfigError(f"{where}: basåren (baseline_years) ska komma före uppföljningsåren")
     if config.pre_period[1] < max(config.baseline_years) or config.pre_period[0] > min(
         config.baseline_years
     ):
-        raise ConfigError(
-            f"{where}: pre_period {list(config.pre_period)} must contain the baseline years"
-        )
+        raise ConfigError(f"{where}: pre_period {list(config.pre_period)} ska innehålla basåren")

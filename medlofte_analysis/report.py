@@ -211,6 +211,28 @@ def fold_injected_parameters(notebook: nbformat.NotebookNode) -> nbformat.Notebo
     return notebook
 
 
+def _kernel_manager_class() -> type:
+    """A kernel manager that provisions CurveZMQ keys where pyzmq supports them.
+
+    ipykernel warns "Kernel is running over TCP without encryption" for every kernel started
+    without keys (16 times in `make all`); jupyter_client's `transport_encryption = "auto"`
+    gives the kernel keys (its kernelspec declares `supported_encryption: curve`), which
+    removes the cause instead of hiding the warning. Without CurveZMQ support nothing changes.
+    """
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    if not zmq.has("curve") or "transport_encryption" not in AsyncKernelManager.class_traits():
+        return AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.transport_encryption = "auto"
+
+    return EncryptedKernelManager
+
+
 def _execute(
     template: Path, output: Path, parameters: dict[str, str], timeout: int
 ) -> NotebookTiming:
@@ -237,6 +259,7 @@ def _execute(
         request_save_on_cell_execute=False,
         execution_timeout=timeout,
         shutdown_kernel="immediate",  # the outputs are in; a graceful stop can take seconds
+        kernel_manager_class=_kernel_manager_class(),
         on_notebook_start=on_notebook_start,
         on_cell_executed=on_cell_executed,
     )

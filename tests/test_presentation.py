@@ -75,3 +75,26 @@ def test_implementation_table_counts_planned_and_carried_out_activities(
     assert implementation_markdown(evaluation, tmp_path).endswith(
         "3 planerade aktiviteter, varav 1 markerade som genomförda."
     )
+
+
+def test_the_size_note_follows_the_municipality(shipped_processed_dir):
+    from medlofte_analysis.presentation import reading_guide_markdown
+
+    falun = run_evaluation(
+        "evaluations/knivsta-2024-2025.toml", "2080", processed_dir=shipped_processed_dir
+    )
+    assert "För en kommun med omkring 60 000 invånare är den här omkring +" in (
+        reading_guide_markdown(falun)
+    )
+
+
+def test_a_pledge_borrowed_from_another_municipality_says_whose_it_is(shipped_processed_dir):
+    from medlofte_analysis.presentation import pledge_markdown
+
+    habo = run_evaluation(
+        "evaluations/knivsta-2024-2025.toml", "0305", processed_dir=shipped_processed_dir
+    )
+    assert pledge_markdown(habo, "narkotika") == (
+        "Knivstas löfte, vars fokusområde här används för Håbo kommun: "
+        "*Insatser i samverkan mot narkotika.*"
+    )
