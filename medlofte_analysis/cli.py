@@ -175,6 +175,14 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
         return text
 
 
+def _add_folders(parser: argparse.ArgumentParser, processed_help: str) -> None:
+    """--raw and --processed, with the project's folders as defaults."""
+    parser.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
+    parser.add_argument(
+        "--processed", default=str(PROCESSED_DIR), metavar="MAPP", help=processed_help
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests and `--help`)."""
     parser = _SwedishParser(
@@ -216,10 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Läser de publicerade ögonblicksbilderna i data/raw och skriver de städade "
         "tabellerna i data/processed.",
     )
-    build.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
-    build.add_argument(
-        "--processed", default=str(PROCESSED_DIR), metavar="MAPP", help="mapp att skriva till"
-    )
+    _add_folders(build, "mapp att skriva till")
     build.set_defaults(func=_cmd_build)
     validate = sub.add_parser(
         "validate",
@@ -227,13 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Jämför varje rådatafils sha256 med data/raw/manifest.csv och kontrollerar "
         "de bearbetade tabellernas kolumner och värden.",
     )
-    validate.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
-    validate.add_argument(
-        "--processed",
-        default=str(PROCESSED_DIR),
-        metavar="MAPP",
-        help="mapp med bearbetade tabeller",
-    )
+    _add_folders(validate, "mapp med bearbetade tabeller")
     validate.set_defaults(func=_cmd_validate)
     fetch = sub.add_parser(
         "fetch",
