@@ -21,12 +21,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     result = build(Path(args.raw), Path(args.processed))
     rows = result.record["rows"]
     print(
-        f"Wrote {args.processed}: {rows['indicators']} indicator rows, "
-        f"{rows['population']} population rows, {rows['context_figures']} context figures."
+        f"Skrev {args.processed}: {rows['indicators']} indikatorrader, "
+        f"{rows['population']} folkmängdsrader, {rows['context_figures']} sekundära uppgifter."
     )
     if result.record["unmapped_variables"]:
         print(
-            "Variables in the raw data not in the catalog (not used): "
+            "Variabler i rådata som inte finns i katalogen (används inte): "
             + "; ".join(result.record["unmapped_variables"])
         )
     return 0
@@ -58,8 +58,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         return 1
     print(
-        f"OK: {len(sha)} raw files match the manifest; processed tables valid "
-        f"({len(indicators)} indicator rows, {len(population)} population rows)."
+        f"OK: {len(sha)} rådatafiler stämmer med manifestet; de bearbetade tabellerna är "
+        f"giltiga ({len(indicators)} indikatorrader, {len(population)} folkmängdsrader)."
     )
     return 0
 
@@ -95,7 +95,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
             args.municipality, _years(args.years), raw, now=_now(), by_age_sex=args.by_age_sex
         )
     elif not args.file:
-        raise InputError(None, "--file", "the path of the workbook (.xlsx)")
+        raise InputError(None, "--file", "sökvägen till filen (--file)")
     elif args.source == "bra-csv":
         paths = fetch.register_bra_yearly_csv(Path(args.file), raw, origin=args.origin, now=_now())
     elif args.source == "bra-xlsx":
@@ -103,8 +103,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     else:
         paths = fetch.register_survey_workbook(Path(args.file), raw, origin=args.origin, now=_now())
     for path in paths:
-        print(f"saved {path.relative_to(raw).as_posix()}")
-    print("Run `medlofte build` to use the new snapshot.")
+        print(f"sparade {path.relative_to(raw).as_posix()}")
+    print("Kör `medlofte all` (eller `medlofte build`) för att använda den nya ögonblicksbilden.")
     return 0
 
 
