@@ -220,13 +220,15 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
         for option in options:
             info = catalog.loc[option]
             have = usable_years(inputs.indicators, option, info["unit"], config.municipality)
+            available = tuple(y for y in config.followup_years if y in have)
             if info["unit"] == "procent":  # the survey methods read the last year of each
                 base_ok = max(config.baseline_years) in have
+                complete = max(config.followup_years) in have
             else:
                 base_ok = needed_base <= have
-            available = tuple(y for y in config.followup_years if y in have)
-            if base_ok and available == config.followup_years:
-                chosen, follow, partial = option, available, None
+                complete = available == config.followup_years
+            if base_ok and complete:
+                chosen, follow, partial = option, config.followup_years, None
                 break
             if base_ok and available and partial is None:
                 partial = (option, available)

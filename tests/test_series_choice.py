@@ -105,3 +105,33 @@ def test_kolada_kpis_of_concepts_and_indicators():
         "N07544",
         "U07452",
     ]
+
+
+def test_a_survey_with_the_last_follow_up_year_keeps_the_whole_follow_up():
+    # The survey methods compare the last baseline year with the last follow-up year only.
+    inputs = _inputs({})
+    inputs = Inputs(
+        pd.DataFrame(
+            [
+                {
+                    "municipality_code": "2062",
+                    "year": year,
+                    "indicator_id": "lhu_narkotika_ak9",
+                    "value": 5.0,
+                    "count": math.nan,
+                    "population": math.nan,
+                    "unit": "procent",
+                    "ci_lower": math.nan,
+                    "ci_upper": math.nan,
+                    "n_respondents": 400.0,
+                }
+                for year in (2022, 2025)
+            ]
+        ),
+        inputs.catalog,
+        inputs.groups,
+        inputs.municipalities,
+    )
+    config = _config("lhu_narkotika_ak9", followup=(2024, 2025))
+    choice = choose_series(config, inputs)["lhu_narkotika_ak9"]
+    assert (choice.followup_years, choice.note) == ((2024, 2025), "")
