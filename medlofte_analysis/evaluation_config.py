@@ -154,15 +154,6 @@ def resolve_group_title(config: EvaluationConfig, municipality_name: str) -> Eva
     return replace(config, comparison=replace(config.comparison, kolada_group=title))
 
 
-# Official names that are not "<name> kommun" (SCB's list of municipalities).
-_OFFICIAL_NAMES: dict[str, str] = {"Falun": "Falu kommun", "Gotland": "Region Gotland"}
-
-
-def official_name(name: str) -> str:
-    """'Håbo' → 'Håbo kommun'; 'Falun' → 'Falu kommun'."""
-    return _OFFICIAL_NAMES.get(name, f"{name} kommun")
-
-
 def genitive(name: str) -> str:
     """Swedish genitive: 'Knivsta' → 'Knivstas', 'Hofors' → 'Hofors'."""
     return name if name[-1:].lower() in {"s", "x", "z"} else f"{name}s"
@@ -178,14 +169,15 @@ def slug(text: str) -> str:
 def name_run(config: EvaluationConfig, names: dict[str, str]) -> EvaluationConfig:
     """Title, file id, notes and comparison group that follow the municipality evaluated.
 
-    `{kommun}` in the title or note is the municipality's official name, `{kommuns}` its
-    genitive. Another municipality than the file's gets its own id (`<name>-med-<file id>`)
-    and, for an evaluation of another municipality's focus areas, a title that says so; when
-    it is in the file's explicit comparison list, the note says it was taken out of it.
+    `{kommun}` in the title or note is the municipality's name as Kolada writes it ("Falun"),
+    `{kommuns}` its genitive; the official "… kommun" cannot be derived from the name
+    (Leksands kommun, Falu kommun), so titles use the plain name. Another municipality than
+    the file's gets its own id (`<name>-med-<file id>`) and, for an evaluation of another
+    municipality's focus areas, a title that says so; when it is in the file's explicit
+    comparison list, the note says it was taken out of it.
     """
     name = names.get(config.municipality, config.municipality)
-    official = official_name(name)
-    fill = {"{kommun}": official, "{kommuns}": genitive(official)}
+    fill = {"{kommun}": name, "{kommuns}": genitive(name)}
     title, note = config.title, config.note
     for key, value in fill.items():
         title, note = title.replace(key, value), note.replace(key, value)
@@ -197,12 +189,12 @@ def name_run(config: EvaluationConfig, names: dict[str, str]) -> EvaluationConfi
     if config.kind != "demonstration":
         follow, base = _years_text(config.followup_years), _years_text(config.baseline_years)
         title = (
-            f"Visar fokusområdena effekt? {official} {follow} jämfört med {base}, "
+            f"Visar fokusområdena effekt? {name} {follow} jämfört med {base}, "
             f"med {genitive(home)} fokusområden"
         )
     if config.municipality in config.comparison.municipalities:
         note += (
-            f" {official} står i utvärderingsfilens jämförelsegrupp och har tagits bort ur "
+            f" {name} står i utvärderingsfilens jämförelsegrupp och har tagits bort ur "
             "den: kommunen jämförs inte med sig själv."
         )
     return replace(config, title=title, note=note.strip(), id=f"{slug(name)}-med-{file_id}")

@@ -18,7 +18,7 @@ from IPython.display import HTML
 from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.config import MANUAL_DIR, PROCESSED_DIR, RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
-from medlofte_analysis.evaluation_config import genitive, official_name
+from medlofte_analysis.evaluation_config import genitive
 from medlofte_analysis.manifest import read_manifest, read_sources
 from medlofte_analysis.verdict import VERDICTS_SV
 
@@ -496,7 +496,7 @@ def pledge_markdown(evaluation: Evaluation, focus_area: str) -> str:
     if config.pledge_municipality in ("", config.municipality):
         return f"Löftet: {text}"
     owner = genitive(evaluation.name_of(config.pledge_municipality))
-    target = official_name(evaluation.municipality_name)
+    target = evaluation.municipality_name
     return f"{owner} löfte, vars fokusområde här används för {target}: {text}"
 
 

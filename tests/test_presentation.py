@@ -95,6 +95,6 @@ def test_a_pledge_borrowed_from_another_municipality_says_whose_it_is(shipped_pr
         "evaluations/knivsta-2024-2025.toml", "0305", processed_dir=shipped_processed_dir
     )
     assert pledge_markdown(habo, "narkotika") == (
-        "Knivstas löfte, vars fokusområde här används för Håbo kommun: "
+        "Knivstas löfte, vars fokusområde här används för Håbo: "
         "*Insatser i samverkan mot narkotika.*"
     )
