@@ -20,9 +20,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the package with its dependencies
 
-all: setup ## The main job: build data/processed, execute the notebooks, write reports/ (HTML, PDF, citizen page, Excel)
-	$(BIN)/medlofte build
-	$(BIN)/medlofte report --all
+all: setup ## The main job: build data/processed, execute the notebooks, write reports/ (HTML, PDF, citizen page, Excel; = medlofte all)
+	$(BIN)/medlofte all
 
 build: setup ## Build data/processed from data/raw
 	$(BIN)/medlofte build

@@ -1,7 +1,7 @@
 """The citizen page, "Följ med i hur det går!": one A4 page per evaluation, HTML and PDF.
 
 The pledge promises citizens to hear how it goes. Per focus area the page says what was
-promised (the evaluation file's `promise`, the pledge's own words), what was done (the activity
+promised (the evaluation file's `pledge`, the pledge's own words), what was done (the activity
 log, via `implementation.share_carried_out`; said plainly when there is none) and what the
 numbers show, with the uncertainty in everyday words (Klarspråk; Språklagen § 11): "vi kan inte
 säga att…", "för få händelser för att…". No statistical terms: the verdicts of the report are
@@ -229,7 +229,7 @@ def citizen_page_data(
     )
     sections = []
     for area in areas:
-        promise = config.promises.get(area) or (
+        promise = config.pledge.get(area, "").replace("*", "") or (
             "Löftets egen text finns inte med i underlaget för den här sidan."
         )
         paragraphs = [

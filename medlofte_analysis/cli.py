@@ -1,4 +1,4 @@
-"""The `medlofte` command line: build, validate, fetch, report."""
+"""The `medlofte` command line (help in Swedish): all, build, validate, fetch, report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -23,12 +24,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     result = build(Path(args.raw), Path(args.processed))
     rows = result.record["rows"]
     print(
-        f"Wrote {args.processed}: {rows['indicators']} indicator rows, "
-        f"{rows['population']} population rows, {rows['context_figures']} context figures."
+        f"Skrev {args.processed}: {rows['indicators']} indikatorrader, "
+        f"{rows['population']} folkmängdsrader, {rows['context_figures']} sekundära uppgifter."
     )
     if result.record["unmapped_variables"]:
         print(
-            "Variables in the raw data not in the catalog (not used): "
+            "Variabler i rådata som inte finns i katalogen (används inte): "
             + "; ".join(result.record["unmapped_variables"])
         )
     return 0
@@ -60,8 +61,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         return 1
     print(
-        f"OK: {len(sha)} raw files match the manifest; processed tables valid "
-        f"({len(indicators)} indicator rows, {len(population)} population rows)."
+        f"OK: {len(sha)} rådatafiler stämmer med manifestet; de bearbetade tabellerna är "
+        f"giltiga ({len(indicators)} indikatorrader, {len(population)} folkmängdsrader)."
     )
     return 0
 
@@ -74,7 +75,7 @@ def _years(text: str) -> list[int]:
             return list(range(first, last + 1))
         return [int(part) for part in text.split(",")]
     except ValueError as error:
-        raise InputError(None, "--years", "years such as 2015-2025 or 2022,2024", text) from error
+        raise InputError(None, "--years", "år som 2015-2025 eller 2022,2024", text) from error
 
 
 def _now() -> str:
@@ -88,7 +89,7 @@ def _fetch_evaluation(args: argparse.Namespace, raw: Path) -> int:
 
     municipality = args.municipality[0] if args.municipality else None
     if args.municipality and len(args.municipality) > 1:
-        raise InputError(None, "--municipality", "one code with --config", args.municipality)
+        raise InputError(None, "--municipality", "en enda kod tillsammans med --config", args.municipality)
     plan = fetch_plan.plan_fetch(args.config, municipality, raw)
     print(
         f"{plan.municipality_name} ({plan.municipality}); jämförelsegrupp "
@@ -123,13 +124,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if args.config:
         return _fetch_evaluation(args, raw)
     if args.source is None:
-        raise InputError(None, "fetch", "--config evaluations/<id>.toml or a source", None)
+        raise InputError(None, "fetch", "--config evaluations/<id>.toml eller en källa", None)
     if args.source in ("kolada", "scb"):
         if not args.municipality or not args.years:
-            raise InputError(None, "--municipality/--years", "both, e.g. --municipality 0330")
+            raise InputError(None, "--municipality/--years", "båda, t.ex. --municipality 0330 --years 2015-2025")
         if args.source == "kolada":
             if not args.kpis:
-                raise InputError(None, "--kpis", "Kolada KPI ids (or use --config)")
+                raise InputError(None, "--kpis", "Koladas nyckeltal (eller använd --config)")
             outcome = fetch.fetch_kolada(
                 args.kpis, args.municipality, _years(args.years), raw, now=_now()
             )
@@ -141,7 +142,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         for problem in outcome.missing:
             print(f"saknas: {problem}", file=sys.stderr)
     elif not args.file:
-        raise InputError(None, "--file", "the path of the file to add")
+        raise InputError(None, "--file", "sökvägen till filen (--file)")
     elif args.source == "bra-csv":
         paths = fetch.register_bra_yearly_csv(Path(args.file), raw, origin=args.origin, now=_now())
     elif args.source == "bra-xlsx":
@@ -149,87 +150,205 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     else:
         paths = fetch.register_survey_workbook(Path(args.file), raw, origin=args.origin, now=_now())
     for path in paths:
-        print(f"saved {path.relative_to(raw).as_posix()}")
-    print("Run `medlofte build` to use the new snapshot.")
+        print(f"sparade {path.relative_to(raw).as_posix()}")
+    print("Kör `medlofte all` (eller `medlofte build`) för att använda den nya ögonblicksbilden.")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from medlofte_analysis.report import run_report
 
-    configs = (
-        ["evaluations/knivsta-2024-2025.toml", "evaluations/demo-dalarna.toml"]
-        if args.all
-        else [args.config]
-    )
+    configs = list(SHIPPED_EVALUATIONS) if args.all else [args.config]
     for config in configs:
         result = run_report(config, args.municipality or None, execute=not args.no_execute)
         for path in (result.html, *result.publications):
-            print(f"Wrote {path.resolve().relative_to(PROJECT_ROOT).as_posix()}")
+            print(f"Skrev {path.resolve().relative_to(PROJECT_ROOT).as_posix()}")
     return 0
+
+
+def _cmd_all(args: argparse.Namespace) -> int:
+    """build, then report for every shipped evaluation (what `make all` does, without make)."""
+    status = _cmd_build(argparse.Namespace(raw=str(RAW_DIR), processed=str(PROCESSED_DIR)))
+    if status:
+        return status
+    report = argparse.Namespace(
+        all=not args.municipality,
+        config=args.config,
+        municipality=args.municipality,
+        no_execute=False,
+    )
+    return _cmd_report(report)
+
+
+SHIPPED_EVALUATIONS: tuple[str, ...] = (
+    "evaluations/knivsta-2024-2025.toml",
+    "evaluations/demo-dalarna.toml",
+)
+_EXAMPLES = """exempel:
+  medlofte all                                   bygg data och skriv alla rapporter
+  medlofte report --municipality 2080            Falun med Knivstas fokusområden
+  medlofte report evaluations/demo-dalarna.toml --municipality 2080
+  medlofte fetch enkat --file enkater.xlsx --origin "Liv & hälsa ung 2022, 2025"
+  medlofte validate
+
+På Windows: .venv\\Scripts\\medlofte all"""
+
+
+class _SwedishParser(argparse.ArgumentParser):
+    """argparse with Swedish headings, usage and error prefix; defaults shown in the help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argument"
+        self._optionals.title = "flaggor"
+        self.add_argument("-h", "--help", action="help", help="visa den här hjälpen och avsluta")
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: fel: {message}\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "användning: " if prefix is None else prefix)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, "", argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in ("?", "*"):
+            return f"{text} (standard: %(default)s)"
+        return text
+
+
+def _add_folders(parser: argparse.ArgumentParser, processed_help: str) -> None:
+    """--raw and --processed, with the project's folders as defaults."""
+    parser.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
+    parser.add_argument(
+        "--processed", default=str(PROCESSED_DIR), metavar="MAPP", help=processed_help
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests and `--help`)."""
-    parser = argparse.ArgumentParser(
+    parser = _SwedishParser(
         prog="medlofte",
-        description="Evaluate the focus areas of a medborgarlöfte with published statistics.",
+        description="Visar medborgarlöftets fokusområden effekt? Bygger tabeller ur publicerad "
+        "statistik och skriver utvärderingsrapporten.",
+        epilog=_EXAMPLES,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="raw → processed: build data/processed from data/raw")
-    build.add_argument("--raw", default=str(RAW_DIR), help="raw data folder (default: %(default)s)")
-    build.add_argument(
-        "--processed", default=str(PROCESSED_DIR), help="output folder (default: %(default)s)"
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        title="kommandon",
+        metavar="KOMMANDO",
+        parser_class=_SwedishParser,
     )
+    everything = sub.add_parser(
+        "all",
+        help="allt i ett: bygg data/processed och skriv rapporterna (som make all)",
+        description="Bygger data/processed ur data/raw och kör sedan notebooks och "
+        "HTML-rapporter för de utvärderingar som följer med (Knivsta och demonstrationen), "
+        "eller för en annan kommun med --municipality.",
+        epilog="exempel:\n  medlofte all\n  medlofte all --municipality 0305",
+    )
+    everything.add_argument(
+        "--municipality",
+        default="",
+        metavar="KOD",
+        help="en annan kommun (fyrsiffrig kommunkod, t.ex. 0305)",
+    )
+    everything.add_argument(
+        "--config",
+        default=SHIPPED_EVALUATIONS[0],
+        help="utvärderingsfil för --municipality, relativt projektet",
+    )
+    everything.set_defaults(func=_cmd_all)
+    build = sub.add_parser(
+        "build",
+        help="bygg data/processed ur data/raw",
+        description="Läser de publicerade ögonblicksbilderna i data/raw och skriver de städade "
+        "tabellerna i data/processed.",
+    )
+    _add_folders(build, "mapp att skriva till")
     build.set_defaults(func=_cmd_build)
     validate = sub.add_parser(
-        "validate", help="check raw checksums against the manifest and the processed schema"
+        "validate",
+        help="kontrollera rådatas kontrollsummor och de bearbetade tabellerna",
+        description="Jämför varje rådatafils sha256 med data/raw/manifest.csv och kontrollerar "
+        "de bearbetade tabellernas kolumner och värden.",
     )
-    validate.add_argument("--raw", default=str(RAW_DIR))
-    validate.add_argument("--processed", default=str(PROCESSED_DIR))
+    _add_folders(validate, "mapp med bearbetade tabeller")
     validate.set_defaults(func=_cmd_validate)
     fetch = sub.add_parser(
         "fetch",
-        help="add new raw snapshots: everything an evaluation needs from Kolada and SCB "
-        "(--config, needs internet), a Brå lägesbild workbook or yearly CSV downloaded by hand, "
-        "or a filled-in survey template (enkat)",
+        help="lägg till rådata: allt en utvärdering behöver från Kolada och SCB (--config, kräver "
+        "internet), Brå-filer du laddat ned eller en ifylld enkätmall",
+        description="Lägger till nya ögonblicksbilder i data/raw med ursprung och kontrollsumma. "
+        "Med --config hämtas allt utvärderingsfilen behöver från Kolada och SCB; bra-xlsx, "
+        "bra-csv och enkat registrerar en fil du har laddat ned eller fyllt i.",
+        epilog="exempel:\n"
+        "  medlofte fetch --config evaluations/knivsta-2024-2025.toml\n"
+        "  medlofte fetch --config evaluations/knivsta-2024-2025.toml --municipality 0305\n"
+        "  medlofte fetch --config evaluations/knivsta-2024-2025.toml --dry-run\n"
+        "  medlofte fetch bra-xlsx --file Knivsta.xlsx\n"
+        '  medlofte fetch enkat --file enkater.xlsx --origin "Polisens trygghetsmätning 2024"',
     )
     fetch.add_argument(
-        "source", nargs="?", choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"]
+        "source",
+        nargs="?",
+        choices=["kolada", "scb", "bra-xlsx", "bra-csv", "enkat"],
+        help="källa (utelämnas med --config)",
     )
-    fetch.add_argument("--config", help="evaluation file: fetch what it needs (Kolada + SCB)")
-    fetch.add_argument("--dry-run", action="store_true", help="list the requests, send none")
+    fetch.add_argument(
+        "--config", metavar="FIL", help="utvärderingsfil: hämta det den behöver (Kolada + SCB)"
+    )
+    fetch.add_argument(
+        "--dry-run", action="store_true", help="lista anropen utan att skicka något"
+    )
     fetch.add_argument(
         "--municipality",
         nargs="+",
-        help="municipality code(s); with --config one code replaces the evaluation's",
+        metavar="KOD",
+        help="kommunkod(er), fyra siffror; med --config ersätter en kod utvärderingens",
     )
-    fetch.add_argument("--years", help="kolada/scb: e.g. 2015-2025 or 2022,2024")
-    fetch.add_argument("--kpis", nargs="*", help="kolada: Kolada KPI ids")
-    fetch.add_argument("--by-age-sex", action="store_true", help="SCB: by age and sex")
-    fetch.add_argument("--file", help="bra-xlsx / bra-csv / enkat: the file to add")
+    fetch.add_argument("--years", help="kolada/scb: år, t.ex. 2015-2025 eller 2022,2024")
+    fetch.add_argument("--kpis", nargs="*", help="kolada: Koladas nyckeltal")
+    fetch.add_argument("--by-age-sex", action="store_true", help="scb: efter ålder och kön")
+    fetch.add_argument("--file", help="bra-xlsx, bra-csv, enkat: filen att lägga till")
     fetch.add_argument(
         "--origin",
         default="https://bra.se/statistik/indikatorer-for-kommuners-lagesbild",
-        help="bra-xlsx: where it was downloaded; enkat: the reports the figures come from",
+        help="var filen kommer ifrån (enkat: de rapporter siffrorna är hämtade ur)",
     )
-    fetch.add_argument("--raw", default=str(RAW_DIR))
+    fetch.add_argument("--raw", default=str(RAW_DIR), metavar="MAPP", help="mapp med rådata")
     fetch.set_defaults(func=_cmd_fetch)
     report = sub.add_parser(
-        "report", help="execute the notebooks for an evaluation and write its HTML report"
+        "report",
+        help="kör notebooks för en utvärdering och skriv dess HTML-rapport",
+        description="Kontrollerar utvärderingsfilen, kör notebooks och skriver rapporten. En "
+        "annan kommun (--municipality) skrivs till reports/kommuner/.",
+        epilog="exempel:\n  medlofte report\n  medlofte report --municipality 2080\n"
+        "  medlofte report evaluations/demo-dalarna.toml --municipality 2080",
     )
     report.add_argument(
         "config",
         nargs="?",
-        default="evaluations/knivsta-2024-2025.toml",
-        help="evaluation file, relative to the project (default: %(default)s)",
+        default=SHIPPED_EVALUATIONS[0],
+        help="utvärderingsfil, relativt projektet",
     )
-    report.add_argument("--municipality", help="evaluate another municipality (four-digit code)")
-    report.add_argument("--all", action="store_true", help="every shipped evaluation")
+    report.add_argument(
+        "--municipality",
+        metavar="KOD",
+        help="utvärdera en annan kommun (fyrsiffrig kommunkod, t.ex. 0305)",
+    )
+    report.add_argument("--all", action="store_true", help="alla utvärderingar som följer med")
     report.add_argument(
         "--no-execute",
         action="store_true",
-        help="export the already executed notebooks without running them",
+        help="exportera de redan körda notebooks utan att köra dem",
     )
     report.set_defaults(func=_cmd_report)
     return parser
@@ -241,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (InputError, ConfigError, ValidationError) as error:
-        print(f"medlofte: error: {error}", file=sys.stderr)
+        print(f"medlofte: fel: {error}", file=sys.stderr)
         return 2
 
 

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from medlofte_analysis.catalog import load_catalog
+from medlofte_analysis.catalog import alternatives, load_catalog
 from medlofte_analysis.config import PROCESSED_DIR, PROJECT_ROOT
 from medlofte_analysis.evaluation_config import (
     EvaluationConfig,
     check_config,
     load_config,
-    resolve_group_title,
+    name_run,
 )
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
 from medlofte_analysis.stats.did import difference_in_differences
@@ -83,6 +83,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "verdict",
     "verdict_sv",
     "note",
+    "source_sv",
+    "concept",
 )
 SOURCE_HINTS: dict[str, str] = {
     "bra_lagesbild": "Brå, Indikatorer för kommuners lägesbild: ladda ner kommunens Excelfil på "
@@ -93,6 +95,26 @@ SOURCE_HINTS: dict[str, str] = {
     "till den med `medlofte fetch enkat --file <fil>`",
     "bra_yearly_csv": "Brå, {ref} ÅÅÅÅ.csv (bra.se; läggs till med `medlofte fetch bra-csv`)",
 }
+
+
+SOURCE_SV: dict[str, str] = {
+    "bra_lagesbild": "Brå, lägesbild: {ref}",
+    "kolada": "Kolada {ref}",
+    "survey_template": "{ref} (ifylld mall)",
+    "bra_yearly_csv": "Brå, {ref} (årsfil)",
+}
+
+
+@dataclass(frozen=True)
+class SeriesChoice:
+    """Which source's series an evaluation uses for one name of its file (a concept or an
+    indicator id) in its municipality, and the follow-up years that source has."""
+
+    name: str
+    indicator_id: str
+    followup_years: tuple[int, ...]
+    alternatives: tuple[str, ...]
+    note: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +183,86 @@ def _missing_years(series: pd.DataFrame, unit: str, years: tuple[int, ...], colu
     return [year for year in years if year not in set(have)]
 
 
+def usable_years(indicators: pd.DataFrame, indicator_id: str, unit: str, code: str) -> set[int]:
+    """Years in which `code` has a value the methods can use: a count with its population
+    (or a rate and population to derive it) for rates per 100 000, a share with an interval or
+    a number of respondents for survey shares, any value otherwise."""
+    rows = indicators.loc[
+        (indicators["indicator_id"] == indicator_id) & (indicators["municipality_code"] == code)
+    ]
+    if unit == "per 100 000 inv":
+        ok = (rows["count"].notna() | rows["value"].notna()) & rows["population"].notna()
+    elif unit == "procent":
+        interval = rows["ci_lower"].notna() & rows["ci_upper"].notna()
+        respondents = rows["n_respondents"].notna() if "n_respondents" in rows else False
+        ok = rows["value"].notna() & (interval | respondents)
+    else:
+        ok = rows["value"].notna()
+    return set(rows.loc[ok, "year"].astype(int))
+
+
+def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesChoice]:
+    """Per name of the evaluation file, the source whose series the evaluation uses.
+
+    A concept's alternatives are tried best source first (`catalog.SOURCE_PREFERENCE`): the
+    first with every baseline year and every follow-up year for the municipality; else the
+    first with every baseline year and some follow-up years (the follow-up is then shortened
+    to those years, and the results say so); else the best source (its results say what is
+    missing). One comparison never mixes sources: the municipality and its comparison group
+    use the chosen source's series only, so a series break between sources cannot enter it.
+    """
+    catalog = inputs.catalog.set_index("indicator_id", drop=False)
+    needed_base = set(config.baseline_years)
+    choices: dict[str, SeriesChoice] = {}
+    for name in config.indicators:
+        options = alternatives(inputs.catalog, name) or [name]
+        chosen, follow = options[0], config.followup_years
+        partial: tuple[str, tuple[int, ...]] | None = None
+        for option in options:
+            info = catalog.loc[option]
+            have = usable_years(inputs.indicators, option, info["unit"], config.municipality)
+            available = tuple(y for y in config.followup_years if y in have)
+            if info["unit"] == "procent":  # the survey methods read the last year of each
+                base_ok = max(config.baseline_years) in have
+                complete = max(config.followup_years) in have
+            else:
+                base_ok = needed_base <= have
+                complete = available == config.followup_years
+            if base_ok and complete:
+                chosen, follow, partial = option, config.followup_years, None
+                break
+            if base_ok and available and partial is None:
+                partial = (option, available)
+        else:
+            if partial is not None:
+                chosen, follow = partial
+        note = ""
+        if follow != config.followup_years:
+            missing = [y for y in config.followup_years if y not in follow]
+            note = (
+                f"Uppföljningen omfattar bara {years_label(follow)}: källan saknar "
+                f"{', '.join(map(str, missing))}. "
+            )
+        choices[name] = SeriesChoice(name, chosen, follow, tuple(options), note)
+    return choices
+
+
+def resolve_series(config: EvaluationConfig, inputs: Inputs) -> EvaluationConfig:
+    """The configuration with each concept replaced by the indicator id of its chosen source
+    (focus areas and primary outcomes), so that every table and figure reads one series."""
+    choices = choose_series(config, inputs)
+
+    def concrete(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(choices[n].indicator_id if n in choices else n for n in names))
+
+    return replace(
+        config,
+        focus_areas={area: concrete(ids) for area, ids in config.focus_areas.items()},
+        primary=concrete(config.primary),
+        extra={**config.extra, "series": {c.indicator_id: c for c in choices.values()}},
+    )
+
+
 def _base_row(config: EvaluationConfig, info: pd.Series, method: str) -> dict:
     return {
         "focus_area": info["focus_area"],
@@ -189,6 +291,8 @@ def _base_row(config: EvaluationConfig, info: pd.Series, method: str) -> dict:
         "verdict": "",
         "verdict_sv": "",
         "note": "",
+        "source_sv": SOURCE_SV[info["source"]].format(ref=info["source_ref"]),
+        "concept": info["concept_eval"],
     }
 
 
@@ -592,6 +696,8 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
     """Evaluate every indicator of the configuration; one row per indicator × method."""
     catalog = inputs.catalog.set_index("indicator_id", drop=False)
     comparison = comparison_units(config, inputs.groups)
+    if "series" not in config.extra:  # run_evaluation has resolved it already
+        config = resolve_series(config, inputs)
     rows: list[dict] = []
     for area, indicator_ids in config.focus_areas.items():
         for indicator_id in indicator_ids:
@@ -600,16 +706,20 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
             info["primary_eval"] = (
                 indicator_id in config.primary if config.primary else bool(info["primary"])
             )
+            choice = config.extra["series"][indicator_id]
+            info["concept_eval"] = choice.name
+            first = len(rows)
             if info["unit"] == "per 100 000 inv":
                 series = count_series(inputs.indicators, indicator_id)
-                rows += _count_methods(config, info, series, comparison)
+                own = replace(config, followup_years=choice.followup_years)
+                rows += _count_methods(own, info, series, comparison)
             elif info["unit"] == "procent":
-                rows += _survey_methods(config, info, inputs.indicators)
+                own = replace(config, followup_years=choice.followup_years)
+                rows += _survey_methods(own, info, inputs.indicators)
             elif info["kind"] == "survey" and info["source"] == "survey_template":
                 frame = inputs.indicators
-                rows += _index_methods(
-                    config, info, frame.loc[frame["indicator_id"] == indicator_id]
-                )
+                own = replace(config, followup_years=choice.followup_years)
+                rows += _index_methods(own, info, frame.loc[frame["indicator_id"] == indicator_id])
             else:
                 row = _base_row(config, info, "fore_efter")
                 own = inputs.indicators.loc[
@@ -623,6 +733,8 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                     else "saknar värden för kommunen"
                 )
                 rows.append(_cannot(row, reason))
+            for row in rows[first:]:
+                row["note"] = f"{choice.note}{row['note']}"
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     return _finish(results, config.alpha)
 
@@ -703,6 +815,14 @@ def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                 label, n_missing = _compact_years(missing), len(missing)
             if not n_missing:
                 continue
+            choice = config.extra.get("series", {}).get(indicator_id)
+            options = choice.alternatives if choice else (indicator_id,)
+            hints = [
+                SOURCE_HINTS[catalog.loc[o, "source"]].format(
+                    ref=catalog.loc[o, "source_ref"], command=command
+                )
+                for o in options
+            ]
             rows.append(
                 {
                     "focus_area": area,
@@ -710,9 +830,7 @@ def data_gaps(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                     "name_sv": info["name_sv"],
                     "missing_years": label,
                     "n_missing": n_missing,
-                    "where_to_get": SOURCE_HINTS[info["source"]].format(
-                        ref=info["source_ref"], command=command
-                    ),
+                    "where_to_get": " eller ".join(hints),
                 }
             )
     return pd.DataFrame(
@@ -818,7 +936,7 @@ def run_evaluation(
     config = replace(config, path=path.as_posix() if not path.is_absolute() else path.name)
     check_config(config, inputs.catalog, inputs.municipalities, inputs.indicators)
     names = dict(zip(inputs.municipalities["code"], inputs.municipalities["name"], strict=True))
-    config = resolve_group_title(config, names[config.municipality])
+    config = resolve_series(name_run(config, names), inputs)
     with warnings.catch_warnings():
         # statsmodels warns on perfect fits of tiny series; the results carry their own notes.
         warnings.simplefilter("ignore")

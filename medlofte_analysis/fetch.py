@@ -468,10 +468,12 @@ def _register_local_file(
     """Copy a validated local file unchanged to `raw_dir/folder/<date>/<stem>/` and record it."""
     date = _date(now)
     data = Path(workbook).read_bytes()
+    # A workbook named like its folder (enkater.xlsx) is not nested twice.
+    same = workbook.stem.casefold() == folder.casefold()
     return _commit(
         Path(raw_dir),
-        f"{folder}/{date}",
-        workbook.stem,
+        folder if same else f"{folder}/{date}",
+        date if same else workbook.stem,
         {workbook.name: data},
         lambda stamp: dict(
             source,

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,31 +148,77 @@ def verify_raw(raw_dir: Path) -> list[ChecksumProblem]:
 
 
 def append_manifest_entries(raw_dir: Path, rows: list[dict[str, str]]) -> None:
-    """Add entries to `manifest.csv` atomically (used only by the explicit fetch command)."""
-    existing = read_manifest(raw_dir)
-    known = {row["path"] for row in existing}
-    merged = existing + [row for row in rows if row["path"] not in known]
-    merged.sort(key=lambda row: row["path"])
-    _write_atomic_csv(raw_dir / "manifest.csv", MANIFEST_FIELDS, merged)
+    """Add entries to `manifest.csv` atomically (used only by the explicit fetch command).
+
+    Existing rows keep their bytes; new paths are added at the end.
+    """
+    _merge_csv(raw_dir / "manifest.csv", MANIFEST_FIELDS, "path", rows, replace=False)
 
 
 def append_source(raw_dir: Path, row: dict[str, str]) -> None:
-    """Add or replace one source row in `sources.csv` atomically (fetch command only)."""
-    sources = read_sources(raw_dir)
-    sources[row["source_id"]] = {field: row.get(field, "") for field in SOURCE_FIELDS}
-    ordered = [sources[key] for key in sorted(sources)]
-    _write_atomic_csv(raw_dir / "sources.csv", SOURCE_FIELDS, ordered)
+    """Add or replace one source row in `sources.csv` atomically (fetch command only).
+
+    Every other row keeps its bytes (its quoting included): registering a file changes
+    nothing else in `data/raw`.
+    """
+    _merge_csv(raw_dir / "sources.csv", SOURCE_FIELDS, "source_id", [row], replace=True)
 
 
-def _write_atomic_csv(path: Path, fields: tuple[str, ...], rows: list[dict[str, str]]) -> None:
+def _raw_records(text: str) -> list[tuple[list[str], str]]:
+    """The records of a CSV text, each with the exact text it was read from."""
+    lines = iter(text.splitlines(keepends=True))
+    consumed: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    records = []
+    for record in csv.reader(feed()):
+        records.append((record, "".join(consumed)))
+        consumed.clear()
+    return records
+
+
+def _merge_csv(
+    path: Path, fields: tuple[str, ...], key: str, rows: list[dict[str, str]], replace: bool
+) -> None:
+    """Add rows to a CSV (or replace the row with the same key), keeping other rows' bytes."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    records = _raw_records(text)
+    if not records:
+        records = [(list(fields), _csv_text([dict(zip(fields, fields, strict=True))], fields))]
+    header, *body = records
+    position = header[0].index(key)
+    index = {record[position]: i for i, (record, _) in enumerate(body) if len(record) > position}
+    texts = [raw if raw.endswith("\n") else raw + "\n" for _, raw in body]
+    for row in rows:
+        line = _csv_text([row], fields)
+        if row[key] not in index:
+            index[row[key]] = len(texts)
+            texts.append(line)
+        elif replace:
+            texts[index[row[key]]] = line
+    _write_atomic_text(path, header[1] + "".join(texts))
+
+
+def _csv_text(rows: list[dict[str, str]], fields: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(fields), lineterminator="\n", extrasaction="ignore"
+    )
+    writer.writerows([{f: row.get(f, "") for f in fields} for row in rows])
+    return buffer.getvalue()
+
+
+def _write_atomic_text(path: Path, text: str) -> None:
     handle = tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", newline="", dir=path.parent, delete=False, suffix=".tmp"
     )
     try:
         with handle:
-            writer = csv.DictWriter(handle, fieldnames=list(fields), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            handle.write(text)
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

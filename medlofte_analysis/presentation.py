@@ -19,6 +19,7 @@ from medlofte_analysis import implementation
 from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.config import MANUAL_DIR, PROCESSED_DIR, RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
+from medlofte_analysis.evaluation_config import genitive
 from medlofte_analysis.manifest import read_manifest, read_sources
 from medlofte_analysis.verdict import VERDICTS_SV
 
@@ -161,6 +162,7 @@ def results_table(evaluation: Evaluation, focus_area: str) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "Indikator": rows["name_sv"] + rows["primary"].map({True: " (primärt)", False: ""}),
+            "Källa": rows["source_sv"],
             "Metod": rows["method_sv"],
             "SMS-nivå": rows["msms_level"],
             "Skattning": [_number(v) for v in rows["estimate"]],
@@ -449,3 +451,79 @@ def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> s
         lines.append(f"\nStarkaste design: nivå {level} på Maryland-skalan.")
     lines.append("\n" + implementation_summary(evaluation, manual_dir))
     return "\n".join(lines)
+
+
+# --- Text that follows the municipality evaluated ---------------------------------------------
+
+
+def pledge_markdown(evaluation: Evaluation, focus_area: str) -> str:
+    """The pledge's words for a focus area; when another municipality is evaluated on these
+    focus areas, whose pledge they come from."""
+    config = evaluation.config
+    text = config.pledge.get(focus_area, "")
+    if not text:
+        return f"Fokusområde: *{FOCUS_AREAS[focus_area]}*."
+    if config.pledge_municipality in ("", config.municipality):
+        return f"Löftet: {text}"
+    owner = genitive(evaluation.name_of(config.pledge_municipality))
+    target = evaluation.municipality_name
+    return f"{owner} löfte, vars fokusområde här används för {target}: {text}"
+
+
+def municipality_population(evaluation: Evaluation) -> float:
+    """The municipality's newest population in the indicator table (NaN if none)."""
+    rows = evaluation.inputs.indicators
+    own = rows.loc[
+        (rows["municipality_code"] == evaluation.config.municipality) & rows["population"].notna()
+    ]
+    if own.empty:
+        return math.nan
+    return float(own.loc[own["year"] == own["year"].max(), "population"].iloc[0])
+
+
+def _about(population: float) -> str:
+    """60 000 for 59 964; 2 significant figures, space as thousands separator."""
+    digits = max(int(math.floor(math.log10(population))) - 1, 0)
+    rounded = int(round(population, -digits))
+    return f"{rounded:,}".replace(",", " ")
+
+
+def size_note_sv(evaluation: Evaluation) -> str:
+    """How large a change the before–after comparison could detect, for this municipality's
+    size and from its own data (the median over the rates where it could be computed)."""
+    population = municipality_population(evaluation)
+    who = (
+        f"För en kommun med omkring {_about(population)} invånare"
+        if math.isfinite(population) and population > 0
+        else "För den här kommunen"
+    )
+    rows = evaluation.results
+    mde = rows.loc[
+        (rows["method"] == "fore_efter") & rows["estimate_kind"].str.startswith("kvot"),
+        "mde_increase",
+    ].dropna()
+    if mde.empty:
+        return f"{who} kan den inte räknas ut här: basårets antal saknas."
+    median = float(mde.median())
+    return (
+        f"{who} är den här omkring {(median - 1) * 100:+.0f} % (median över de {len(mde)} "
+        "mått där den kunde räknas ut)."
+    ).replace("-", "−")
+
+
+def reading_guide_markdown(evaluation: Evaluation) -> str:
+    """'Så ska resultatet läsas': how to read the verdicts, with the municipality's own size."""
+    return "\n".join(
+        [
+            "- *Ingen påvisbar förändring* betyder inte att inget hänt: se den minsta förändring "
+            f"som hade kunnat upptäckas. {size_note_sv(evaluation)}",
+            "- Narkotika- och trafikbrott mäter polisens aktivitet. En ökning tyder på att "
+            "löftet genomförts.",
+            "- Våld i nära relation har stort mörkertal. Fler anmälningar kan betyda ökad "
+            "medvetenhet.",
+            "- Maryland-skalan: nivå 2 är före–efter i kommunen, nivå 3 med jämförelsegrupp. "
+            "Ingen nivå bevisar orsakssamband.",
+            "- Utan uppgifter om vad som faktiskt gjordes (årshjulet) kan vi inte skilja "
+            "*fungerade inte* från *genomfördes inte*: se avsnittet om genomförande.",
+        ]
+    )

@@ -38,7 +38,12 @@ from medlofte_analysis.config import (
     REPORTS_DIR,
 )
 from medlofte_analysis.errors import InputError
-from medlofte_analysis.evaluation_config import EvaluationConfig, check_config, load_config
+from medlofte_analysis.evaluation_config import (
+    EvaluationConfig,
+    check_config,
+    load_config,
+    name_run,
+)
 
 REPORT_ORDER: tuple[str, ...] = (
     "01-sammanfattning.ipynb",
@@ -51,6 +56,7 @@ REPORT_ORDER: tuple[str, ...] = (
     "07-metod-och-begransningar.ipynb",
 )
 DEFAULT_CONFIG: str = "evaluations/knivsta-2024-2025.toml"
+OTHER_RUNS_DIR: str = "kommuner"  # git-ignored; pytest's testpaths leave it out
 KERNEL_NAME: str = "python3"
 REMOVE_TAG: str = "remove-in-report"
 INJECTED_CELL_ID: str = "injected-parameters"
@@ -177,6 +183,60 @@ def make_deterministic(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
     return notebook
 
 
+def fold_injected_parameters(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Move papermill's injected values into the tagged `parameters` cell and drop its cell.
+
+    An executed notebook then has one parameters cell holding the values it ran with: opened
+    in JupyterLab, editing that cell and running all changes the evaluation (a leftover
+    injected cell would reset it), and nbval re-executes it with the same values.
+    Execution counts are renumbered 1, 2, 3, … over the remaining cells.
+    """
+    injected = [c for c in notebook.cells if INJECTED_CELL_ID in c.metadata.get("tags", [])]
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if not injected:
+        return notebook
+    lines = injected[0].source.splitlines()
+    values = "\n".join(line for line in lines if line.strip() != "# Parameters").strip()
+    if tagged:
+        tagged[0].source = values
+        notebook.cells = [c for c in notebook.cells if c is not injected[0]]
+    else:  # no tagged cell: the injected one becomes the parameters cell
+        injected[0].source = values
+        injected[0].metadata["tags"] = ["parameters"]
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or cell.get("execution_count") is None:
+            continue
+        count += 1
+        cell.execution_count = count
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
+    return notebook
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager that provisions CurveZMQ keys where pyzmq supports them.
+
+    ipykernel warns "Kernel is running over TCP without encryption" for every kernel started
+    without keys (16 times in `make all`); jupyter_client's `transport_encryption = "auto"`
+    gives the kernel keys (its kernelspec declares `supported_encryption: curve`), which
+    removes the cause instead of hiding the warning. Without CurveZMQ support nothing changes.
+    """
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    if not zmq.has("curve") or "transport_encryption" not in AsyncKernelManager.class_traits():
+        return AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.transport_encryption = "auto"
+
+    return EncryptedKernelManager
+
+
 def _execute(
     template: Path, output: Path, parameters: dict[str, str], timeout: int
 ) -> NotebookTiming:
@@ -203,10 +263,11 @@ def _execute(
         request_save_on_cell_execute=False,
         execution_timeout=timeout,
         shutdown_kernel="immediate",  # the outputs are in; a graceful stop can take seconds
+        kernel_manager_class=_kernel_manager_class(),
         on_notebook_start=on_notebook_start,
         on_cell_executed=on_cell_executed,
     )
-    make_deterministic(executed)
+    fold_injected_parameters(make_deterministic(executed))
     _write_atomic(output, nbformat.writes(executed) + "\n")
     finished = perf_counter()
     ready = marks.get("kernel_ready", started)
@@ -468,7 +529,13 @@ def check_evaluation(config_path: str, municipality: str | None = None) -> Evalu
     municipalities = pd.read_csv(PROCESSED_DIR / "municipalities.csv", dtype=str)
     indicators = pd.read_csv(PROCESSED_DIR / "indicators.csv", dtype={"municipality_code": str})
     check_config(config, load_catalog(), municipalities, indicators)
-    return config
+    return name_run(config, dict(zip(municipalities["code"], municipalities["name"], strict=True)))
+
+
+def output_dir(config: EvaluationConfig, reports_dir: Path = REPORTS_DIR) -> Path:
+    """Where a run's report goes: `reports/` for the shipped evaluations, the git-ignored
+    `reports/kommuner/` (never collected by the tests) for another municipality."""
+    return Path(reports_dir) / OTHER_RUNS_DIR if config.is_other_municipality else Path(reports_dir)
 
 
 def check_workbooks_before_report(raw_dir: Path = RAW_DIR, manual_dir: Path = MANUAL_DIR) -> None:
@@ -504,7 +571,7 @@ def run_report(
     if is_default_run(config_path, municipality):
         target = Path(notebooks_dir)
     else:
-        target = Path(reports_dir) / config.id / "notebooks"
+        target = output_dir(config, reports_dir) / config.id / "notebooks"
     parameters = {"config": _relative_config(config_path), "municipality": municipality or ""}
     timings: list[NotebookTiming] = []
     if execute:
@@ -514,7 +581,7 @@ def run_report(
     started = perf_counter()
     html_path = export_report(
         executed,
-        Path(reports_dir) / f"{config.id}.html",
+        output_dir(config, reports_dir) / f"{config.id}.html",
         config.title,
         sources_appendix_markdown(RAW_DIR) + "\n" + implementation.log_source_markdown(config),
     )

@@ -9,7 +9,6 @@ import pytest
 from openpyxl import Workbook
 
 from medlofte_analysis.build import build_tables
-from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.fetch import register_bra_workbook
 
@@ -44,9 +43,9 @@ def _workbook(tmp_path):
     return path
 
 
-def test_a_registered_workbook_gives_counts_rates_and_implied_population(tmp_path):
+def test_a_registered_workbook_gives_counts_rates_and_implied_population(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     paths = register_bra_workbook(
         _workbook(tmp_path), raw, origin="https://bra.se/", now="2026-05-01T12:00:00Z"
     )
@@ -62,9 +61,11 @@ def test_a_registered_workbook_gives_counts_rates_and_implied_population(tmp_pat
     assert rows["population"].tolist()[0] == pytest.approx(20_000)
 
 
-def test_a_file_that_is_not_a_workbook_is_refused_before_anything_is_written(tmp_path):
+def test_a_file_that_is_not_a_workbook_is_refused_before_anything_is_written(
+    tmp_path, shipped_raw_dir
+):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     before = (raw / "manifest.csv").read_bytes()
     bogus = tmp_path / "Knivsta.xlsx"
     bogus.write_text("inte en arbetsbok", encoding="utf-8")

@@ -10,7 +10,6 @@ import shutil
 import pytest
 
 from medlofte_analysis.build import build, build_tables
-from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.fetch import register_bra_yearly_csv
 
@@ -24,9 +23,9 @@ def _csv(tmp_path, name="Anmälda brott i kommunerna 2024.csv"):
     return path
 
 
-def test_yearly_totals_enter_the_table_with_the_implied_population(tmp_path):
+def test_yearly_totals_enter_the_table_with_the_implied_population(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     register_bra_yearly_csv(_csv(tmp_path), raw, origin="https://bra.se/", now=NOW)
     table = build_tables(raw).indicators
     row = table.loc[
@@ -48,9 +47,9 @@ def test_a_file_name_without_a_year_is_refused(tmp_path):
         )
 
 
-def test_a_later_snapshot_replacing_rows_is_recorded_in_the_build_record(tmp_path):
+def test_a_later_snapshot_replacing_rows_is_recorded_in_the_build_record(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     register_bra_yearly_csv(_csv(tmp_path), raw, origin="x", now=NOW)
     register_bra_yearly_csv(
         _csv(tmp_path, "Anmälda brott i kommunerna 2024 reviderad.csv"), raw, origin="x", now=NOW

@@ -12,8 +12,9 @@ from medlofte_analysis.validation import ValidationError
 
 
 @pytest.fixture(scope="module")
-def result():
-    return build_tables(RAW_DIR)
+def result(shipped_raw_dir):
+    """The shipped snapshots, built (what they hold does not change when a user fetches)."""
+    return build_tables(shipped_raw_dir)
 
 
 def _row(frame: pd.DataFrame, code: str, year: int, indicator: str) -> pd.Series:

@@ -156,24 +156,30 @@ def test_without_comparison_units_the_headline_falls_back_to_before_after():
     assert (head["method"], head["msms_level"]) == ("fore_efter", 2)
 
 
-def test_mora_narcotics_before_after_uses_the_published_counts():
+def test_mora_narcotics_before_after_uses_the_published_counts(shipped_processed_dir):
     # Raw Brå figures: Mora 2022: 201 offences, 2024: 200; population implied by Brå's rate
     # for all offences: 20 674 (2022) and 20 539 (2024).
-    evaluation = run_evaluation("evaluations/demo-dalarna.toml")
+    evaluation = run_evaluation(
+        "evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir
+    )
     row = _row(evaluation.results, "bra_narkotika", "fore_efter")
     assert row["estimate"] == pytest.approx((200 / 20539) / (201 / 20674))
     assert row["verdict"] == "no_detectable_change"
 
 
-def test_synthetic_control_with_14_donors_says_it_cannot_reach_five_percent():
+def test_synthetic_control_with_14_donors_says_it_cannot_reach_five_percent(shipped_processed_dir):
     # 14 placebos: the smallest permutation p is 1/15 = 0.067 > 0.05 (Abadie et al. 2010).
-    results = run_evaluation("evaluations/demo-dalarna.toml").results
+    results = run_evaluation(
+        "evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir
+    ).results
     row = _row(results, "bra_totalt", "syntetisk_kontroll")
     assert "kan placebotestet inte ge p under 0,067" in row["note"]
 
 
-def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged():
-    results = run_evaluation("evaluations/demo-dalarna.toml").results
+def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged(shipped_processed_dir):
+    results = run_evaluation(
+        "evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir
+    ).results
     row = _row(results, "bra_skadegorelse", "syntetisk_kontroll")
     assert row["verdict"] == "cannot_judge"
     assert "följer inte kommunen under förperioden" in row["note"]

@@ -25,7 +25,7 @@ pre_period = [2015, 2022]
 contact = "Trygghetssamordnare Kim, 018-00 00 00"
 
 [focus_areas.narkotika]
-promise = "Insatser i samverkan mot narkotika."
+pledge = "Insatser i samverkan mot narkotika."
 indicators = ["kolada_n07544"]
 """
 
@@ -35,7 +35,7 @@ def test_contact_and_promises_are_read_from_the_evaluation_file(tmp_path):
     path.write_text(TOML, encoding="utf-8")
     config = load_config(path)
     assert config.contact == "Trygghetssamordnare Kim, 018-00 00 00"
-    assert config.promises == {"narkotika": "Insatser i samverkan mot narkotika."}
+    assert config.pledge == {"narkotika": "Insatser i samverkan mot narkotika."}
 
 
 def test_a_missing_contact_is_said_to_be_missing():

@@ -225,3 +225,32 @@ def test_run_report_refuses_unknown_municipality_before_executing(tmp_path: Path
         run_report(str(config), "9999", reports_dir=reports, notebooks_dir=notebooks)
     assert not reports.exists()
     assert not notebooks.exists()
+
+
+def test_execute_leaves_no_injected_cell_and_one_parameters_cell_with_the_values(
+    executed: Path,
+) -> None:
+    notebook = nbformat.read(executed, as_version=4)
+    tags = [tag for cell in notebook.cells for tag in cell.metadata.get("tags", [])]
+    assert "injected-parameters" not in tags and tags.count("parameters") == 1
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    assert cell.source == 'config = "evaluations/test.toml"\nmunicipality = "0330"'
+
+
+def test_editing_the_parameters_cell_changes_what_the_notebook_computes(
+    executed: Path, tmp_path: Path
+) -> None:
+    # What a user does in JupyterLab: edit the parameters cell, run all (nbclient, no papermill).
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(executed, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace('"0330"', '"0305"')
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "kommun=0305" in printed and "kommun=0330" not in printed

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from medlofte_analysis.build import build_tables
-from medlofte_analysis.config import RAW_DIR, TEMPLATES_DIR
+from medlofte_analysis.config import TEMPLATES_DIR
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.evaluate import Inputs, evaluate, load_inputs
 from medlofte_analysis.evaluation_config import Comparison, EvaluationConfig
@@ -61,9 +61,9 @@ ROWS = [
 ]
 
 
-def test_a_registered_survey_workbook_enters_the_table_as_transcribed(tmp_path):
+def test_a_registered_survey_workbook_enters_the_table_as_transcribed(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     register_survey_workbook(
         _filled(tmp_path, ROWS), raw, origin="Liv & hälsa ung 2022, 2025", now=NOW
     )
@@ -76,9 +76,9 @@ def test_a_registered_survey_workbook_enters_the_table_as_transcribed(tmp_path):
     assert set(rows["quality"]) == {"transcribed"}
 
 
-def test_an_indicator_id_outside_the_catalog_is_refused_naming_the_row(tmp_path):
+def test_an_indicator_id_outside_the_catalog_is_refused_naming_the_row(tmp_path, shipped_raw_dir):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     bad = [ROWS[0][:3] + ["lhu_okand"] + ROWS[0][4:]]
     # Refused by fetch itself (issue 12: nothing the build would refuse enters data/raw).
     with pytest.raises(InputError, match=r"data row 1 .*column indikator_id.*lhu_okand"):
@@ -86,11 +86,13 @@ def test_an_indicator_id_outside_the_catalog_is_refused_naming_the_row(tmp_path)
     assert not (raw / "enkater").exists()
 
 
-def test_shares_without_interval_are_compared_with_newcombe_from_respondents(tmp_path):
+def test_shares_without_interval_are_compared_with_newcombe_from_respondents(
+    tmp_path, shipped_raw_dir, shipped_processed_dir
+):
     raw = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, raw)
+    shutil.copytree(shipped_raw_dir, raw)
     register_survey_workbook(_filled(tmp_path, ROWS), raw, origin="test", now=NOW)
-    shipped = load_inputs()
+    shipped = load_inputs(shipped_processed_dir)
     inputs = Inputs(
         build_tables(raw).indicators, shipped.catalog, shipped.groups, shipped.municipalities
     )

@@ -1,6 +1,13 @@
 """The indicator catalog: what each indicator measures and how to read a change, in advance.
 
 The catalog is data (`indicators.csv` beside this file); `load_catalog` reads and validates it.
+
+Indicators are concepts, sources are alternatives: each row is one source's series (a Kolada
+KPI, a variable of Brå's lägesbild, Brå's yearly file). Rows that publish the same measure
+share a `concept` id (e.g. `narkotikabrott`: Kolada N07544 and Brå's "Narkotikabrott"). An
+evaluation file may name a concept (the evaluation then uses, per municipality, the best source
+that has the years it needs) or one row's `indicator_id` (that source only). A row with no
+concept is a concept of its own.
 """
 
 from __future__ import annotations
@@ -39,6 +46,16 @@ COLUMNS: tuple[str, ...] = (
     "primary",
     "interpretation_sv",
     "series_breaks",
+    "concept",
+)
+# Preference among a concept's sources when several have the years an evaluation needs:
+# Kolada publishes every municipality with one definition and a fetch date; Brå's lägesbild
+# is the same statistics per municipality workbook; Brå's yearly file lacks some years.
+SOURCE_PREFERENCE: tuple[str, ...] = (
+    "kolada",
+    "bra_lagesbild",
+    "bra_yearly_csv",
+    "survey_template",
 )
 
 
@@ -71,23 +88,49 @@ def load_catalog(path: Path = CATALOG_PATH) -> pd.DataFrame:
             "a unique id",
             frame["indicator_id"].iloc[row],
         )
+    clash = frame["concept"].isin(set(frame["indicator_id"]))
+    if clash.any():
+        row = int(clash.to_numpy().nonzero()[0][0])
+        raise InputError(
+            path,
+            f"row {row + 2}, column concept",
+            "a concept id that is not also an indicator id",
+            frame["concept"].iloc[row],
+        )
     frame["primary"] = frame["primary"] == "true"
     return frame.loc[:, list(COLUMNS)]
 
 
-def kolada_kpis(indicator_ids: Iterable[str], catalog: pd.DataFrame | None = None) -> list[str]:
-    """The Kolada KPI ids (e.g. "N07544") behind these indicators, in order, without repeats.
+def alternatives(catalog: pd.DataFrame, name: str) -> list[str]:
+    """The indicator ids an evaluation file's `name` may use, best source first.
 
-    The one place that maps indicators to Kolada series: indicators from other sources add
-    nothing. Unknown indicator ids raise an InputError naming the catalog.
+    A concept id gives every row of the concept, ordered by `SOURCE_PREFERENCE` (then catalog
+    order); an indicator id gives itself only; an unknown name gives [].
+    """
+    if name in set(catalog["indicator_id"]):
+        return [name]
+    rows = catalog.loc[catalog["concept"] == name]
+    rank = rows["source"].map({s: i for i, s in enumerate(SOURCE_PREFERENCE)})
+    return rows.assign(rank=rank).sort_values("rank", kind="mergesort")["indicator_id"].tolist()
+
+
+def known_names(catalog: pd.DataFrame) -> set[str]:
+    """Every name an evaluation file may use: indicator ids and concept ids."""
+    return set(catalog["indicator_id"]) | set(catalog["concept"]) - {""}
+
+
+def kolada_kpis(indicator_ids: Iterable[str], catalog: pd.DataFrame | None = None) -> list[str]:
+    """The Kolada KPIs (e.g. "N07544") behind the given indicator or concept ids, sorted.
+
+    A concept contributes the KPI of its Kolada alternative; an indicator id from another
+    source contributes the Kolada KPI of its concept, if any (the series to fetch for it).
     """
     catalog = load_catalog() if catalog is None else catalog
-    by_id = catalog.set_index("indicator_id")
-    kpis: dict[str, None] = {}
-    for indicator_id in indicator_ids:
-        if indicator_id not in by_id.index:
-            raise InputError(CATALOG_PATH, "column indicator_id", "a known indicator", indicator_id)
-        row = by_id.loc[indicator_id]
-        if row["source"] == "kolada":
-            kpis.setdefault(str(row["source_ref"]), None)
-    return list(kpis)
+    concept_of = dict(zip(catalog["indicator_id"], catalog["concept"], strict=True))
+    kpis: set[str] = set()
+    for name in indicator_ids:
+        names = {name, concept_of.get(name, "")} - {""}
+        for each in names:
+            rows = catalog.loc[catalog["indicator_id"].isin(alternatives(catalog, each))]
+            kpis |= set(rows.loc[rows["source"] == "kolada", "source_ref"])
+    return sorted(kpis)
