@@ -51,6 +51,7 @@ class EvaluationConfig:
     note: str = ""
     path: str = ""
     pledge_text: str = ""
+    contact: str = ""  # who answers questions on the report (a unit, an e-mail to a function box)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -113,6 +114,7 @@ def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig
         note=str(evaluation.get("note", "")),
         path=str(path),
         pledge_text=str(evaluation.get("pledge_text", "")),
+        contact=str(evaluation.get("contact", "")),
     )
     if municipality and municipality != evaluation.get("municipality"):
         # Another municipality: its own id and its own county (the first two digits of a
