@@ -239,6 +239,9 @@ def note_sv(note: str) -> str:
 # by SOURCE_PHRASES_SV; an English note that matches nothing becomes UNKNOWN_NOTE_SV.
 SOURCES_SV: dict[str, dict[str, str]] = {
     "bra_lagesbild_dalarna": {
+        "origin": "https://github.com/Region-Dalarna/brott/blob/"
+        "b4c5b4652ef340f60184d2f484a97fd953e6d59c/app/data/bra_kommunindikatorer.rds (Region "
+        "Dalarnas nedladdning från https://bra.se/statistik/indikatorer-for-kommuners-lagesbild)",
         "retrieved": "okänt datum (Region Dalarnas kodförråd, version b4c5b465)",
         "note": "Brå:s siffror för Dalarna, inte för Uppsala län. NTU: en rad per år, så som "
         "Region Dalarnas inläsning tolkade Brå:s årsrader (kommunernas NTU-värden kan bygga på "
@@ -253,6 +256,9 @@ SOURCES_SV: dict[str, dict[str, str]] = {
         "note": "Gammal (slutar 2016). Befolkningsfilen anger kommunerna med namn, inte kod.",
     },
     "kolada_juvahem": {
+        "origin": "https://github.com/Cortxt-io/juvahem/tree/"
+        "6d7ccbae573f3ac0208a67f5ef4dcfddf433d4ed/data/communes (hämtat från "
+        "https://api.kolada.se/v3 den 16–17 juni 2026)",
         "title": "Kolada N07540 (anmälda brott totalt per 100 000 invånare) och N01951 "
         "(invånare totalt), 2025, alla 290 kommuner",
         "note": "Bara ett år (2025). CSV-filen är härledd ur JSON-filerna (som ligger bredvid).",
@@ -298,7 +304,7 @@ SOURCE_PHRASES_SV: tuple[tuple[str, str], ...] = (
 def source_sv(source: dict[str, str]) -> dict[str, str]:
     """A row of sources.csv with every reader-facing field in Swedish."""
     row = {**source, **SOURCES_SV.get(source.get("source_id", ""), {})}
-    for key in ("title", "note", "publisher", "retrieved"):
+    for key in ("title", "note", "publisher", "retrieved", "origin"):
         text = row.get(key, "")
         for pattern, replacement in SOURCE_PHRASES_SV:
             text = re.sub(pattern, replacement, text)

@@ -106,7 +106,8 @@ table.tabell { width: 100%; table-layout: auto; border-collapse: collapse; font-
 table.tabell th, table.tabell td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem;
   border-bottom: 1px solid #ddd; overflow-wrap: anywhere; hyphens: auto; }
 table.tabell th { border-bottom: 2px solid #555; }
-table.tabell .tal { text-align: right; white-space: nowrap; }
+table.tabell .tal { text-align: right; }
+table.tabell td.tal { white-space: nowrap; }
 table.tabell td.tal small { white-space: normal; }
 .jp-RenderedHTMLCommon table.tabell td, .jp-RenderedHTMLCommon table.tabell th { max-width: none; }
 .jp-RenderedHTMLCommon table.tabell .text { text-align: left; }
@@ -584,7 +585,7 @@ def report_day() -> datetime.date:
 
 
 def version_text(root: Path = PROJECT_ROOT) -> str:
-    """'medlofte-analysis 0.1.0, commit 2aaba08' (and a word if the work tree has changes)."""
+    """'medlofte-analysis 0.1.0 (git 2aaba08)', saying so if the work tree has changes."""
     from medlofte_analysis import __version__
 
     text = f"medlofte-analysis {__version__}"
@@ -616,7 +617,7 @@ def version_text(root: Path = PROJECT_ROOT) -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return text
-    return f"{text}, commit {commit}" + (" med lokala ändringar" if changed else "")
+    return f"{text} (git {commit}" + (", med lokala ändringar)" if changed else ")")
 
 
 def data_date_text(
