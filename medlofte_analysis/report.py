@@ -102,9 +102,15 @@ img.diagram { width: 100%; max-width: 100%; height: auto; }
 .kalla { font-size: 0.85em; color: #333; margin: 0.2rem 0 1.2rem; }
 /* Tables: text left, numbers right, long words wrap: every column stays inside the page. */
 .tabellram { max-width: 100%; }
-table.tabell { width: 100%; table-layout: auto; border-collapse: collapse; font-size: 0.85em; }
+table.tabell, .jp-RenderedHTMLCommon table.tabell { width: 100%; table-layout: auto;
+  border-collapse: collapse; font-size: 0.85em; }
 table.tabell th, table.tabell td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem;
-  border-bottom: 1px solid #ddd; overflow-wrap: anywhere; hyphens: auto; }
+  border-bottom: 1px solid #ddd; overflow-wrap: break-word; hyphens: auto; }
+/* Narrow windows and the printed A4 page: a long word may break, so that no column is lost. */
+@media (max-width: 900px), print {
+  table.tabell th, table.tabell td { overflow-wrap: anywhere; }
+  table.tabell td.tal { white-space: normal; }
+}
 table.tabell th { border-bottom: 2px solid #555; }
 table.tabell .tal { text-align: right; }
 table.tabell td.tal { white-space: nowrap; }
