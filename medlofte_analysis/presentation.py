@@ -91,6 +91,13 @@ SOURCE_NAMES_SV: dict[str, str] = {
     "scb": "SCB",
     "survey_template": "publicerade enkätrapporter, inskrivna i projektets Excelmall",
 }
+# The scorecard's plain words for what the change is measured against (method codes).
+METHOD_PLAIN_SV: dict[str, str] = {
+    "fore_efter": "före mot efter i kommunen",
+    "trend": "mot trenden före",
+    "diff_i_diff": "mot jämförelsegruppens förändring",
+    "syntetisk_kontroll": "mot en vägd jämförelsegrupp",
+}
 UNIT_SV: dict[str, str] = {
     "per 100 000 inv": "per 100 000 invånare",
     "procent": "%",
@@ -586,10 +593,9 @@ def scorecard_html(evaluation: Evaluation) -> HTML:
             row["verdict"],
             ("?", VERDICTS_SV.get(row["verdict"], "Kan inte bedömas"), "bedomning-saknas"),
         )
+        against = METHOD_PLAIN_SV.get(row["method"], row["method_sv"])
         method = (
-            ""
-            if row["verdict"] == "cannot_judge"
-            else f"<br><small>{html_text(row['method_sv'])}</small>"
+            "" if row["verdict"] == "cannot_judge" else f"<br><small>{html_text(against)}</small>"
         )
         area = SHORT_FOCUS_NAMES.get(row["focus_area"], row["focus_area"])
         rows.append(
