@@ -50,15 +50,19 @@ def markdown_text(value: object, links: bool = False) -> str:
     """
     flat = " ".join(str(value).split())
     if not links:
-        return _MD_PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
+        return _escape_markdown(flat)
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(flat):
-        parts.append(markdown_text(flat[position : match.start()]))
+        parts.append(_escape_markdown(flat[position : match.start()]))
         parts.append(f"<{html.escape(match.group(0), quote=True)}>")
         position = match.end()
-    parts.append(markdown_text(flat[position:]))
+    parts.append(_escape_markdown(flat[position:]))
     return "".join(parts)
+
+
+def _escape_markdown(text: str) -> str:
+    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
 
 
 # --- Words ---------------------------------------------------------------------------------------
@@ -939,6 +943,11 @@ def activity_indicators_table(evaluation: Evaluation) -> pd.DataFrame:
     )
 
 
+def _names(evaluation: Evaluation, indicators: Iterable[str]) -> list[str]:
+    names = evaluation.inputs.catalog.set_index("indicator_id")["name_sv"]
+    return [str(names.get(indicator, indicator)) for indicator in indicators]
+
+
 def settings_table(evaluation: Evaluation) -> pd.DataFrame:
     """The evaluation's settings as a two-column table."""
     config = evaluation.config
@@ -955,7 +964,7 @@ def settings_table(evaluation: Evaluation) -> pd.DataFrame:
             "Län för enkätjämförelse",
             evaluation.name_of(config.comparison.county) if config.comparison.county else MISSING,
         ),
-        ("Primära utfall", ", ".join(config.primary) or "katalogens"),
+        ("Primära utfall", ", ".join(_names(evaluation, config.primary)) or "katalogens"),
     ]
     return _captioned(
         pd.DataFrame(rows, columns=["Inställning", "Värde"]),
@@ -1068,19 +1077,48 @@ def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> s
 # --- Figures with captions -----------------------------------------------------------------------
 
 
+def _has_values(evaluation: Evaluation, indicator: str) -> bool:
+    """True when the municipality or a comparison municipality has a value for `indicator`."""
+    frame = evaluation.inputs.indicators
+    codes = (evaluation.config.municipality, *evaluation.comparison)
+    return bool(
+        (
+            (frame["indicator_id"] == indicator)
+            & frame["municipality_code"].isin(codes)
+            & frame["value"].notna()
+        ).any()
+    )
+
+
 def show_trends(evaluation: Evaluation, focus_area: str) -> None:
-    """Each indicator of a focus area over time, with its numbered caption and source."""
+    """Each indicator of a focus area over time, with its numbered caption and source.
+
+    Indicators without any value, for the municipality or its comparison group, get no empty
+    figure: one sentence names them."""
     from medlofte_analysis import plots
 
     catalog = evaluation.inputs.catalog.set_index("indicator_id")
+    missing: list[str] = []
     for indicator in evaluation.config.focus_areas.get(focus_area, ()):
         name = catalog.loc[indicator, "name_sv"]
+        if not _has_values(evaluation, indicator):
+            missing.append(name)
+            continue
         caption = (
             f"{name}: {evaluation.municipality_name} per år jämfört med jämförelsegruppen "
             "(streckad linje: median; grått fält: lägsta till högsta värde)"
         )
         show_figure(
             plots.trend_figure(evaluation, indicator), caption, _sources_of(evaluation, [indicator])
+        )
+    if missing:
+        display(
+            HTML(
+                '<p class="saknas">Inget diagram för '
+                + html_text("; ".join(missing))
+                + f": varken {html_text(evaluation.municipality_name)} eller jämförelsegruppen "
+                "har några värden (se avsnittet Data som saknas).</p>"
+            )
         )
 
 
@@ -1096,6 +1134,9 @@ def show_estimates(evaluation: Evaluation, focus_area: str | None = None) -> Non
     else:
         rows = results.loc[results["focus_area"] == focus_area]
         title = f"{FOCUS_AREAS.get(focus_area, focus_area)}: huvudskattning med 95 %-intervall"
+    if not (rows["headline"] & rows["estimate"].notna()).any():
+        display(HTML('<p class="saknas">Inga skattningar att visa: data saknas för måtten.</p>'))
+        return
     show_figure(
         plots.forest_figure(rows, title),
         title,

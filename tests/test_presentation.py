@@ -1,5 +1,7 @@
 """Reader-facing text: Swedish notes, rounded tables, honest summaries."""
 
+import html as html_module
+
 import pandas as pd
 import pytest
 
@@ -162,3 +164,20 @@ def test_implementation_table_counts_planned_and_carried_out_activities(tmp_path
     assert implementation_markdown(evaluation, tmp_path).endswith(
         "3 planerade aktiviteter, varav 1 markerade som genomförda."
     )
+
+
+def test_trends_without_any_value_are_named_not_drawn(monkeypatch):
+    from matplotlib.figure import Figure
+
+    from medlofte_analysis import presentation
+
+    shown: list[object] = []
+    monkeypatch.setattr(presentation, "display", lambda obj, **_: shown.append(obj))
+    evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml")
+    presentation.show_trends(evaluation, "unga")
+    figures = [obj for obj in shown if isinstance(obj, Figure)]
+    note = html_module.unescape(shown[-1].data)
+    names = evaluation.inputs.catalog.set_index("indicator_id")["name_sv"]
+    named = [i for i in evaluation.config.focus_areas["unga"] if names[i] in note]
+    assert note.startswith('<p class="saknas">Inget diagram för')
+    assert len(figures) + len(named) == len(evaluation.config.focus_areas["unga"])

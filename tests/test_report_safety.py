@@ -55,6 +55,11 @@ def test_markdown_text_leaves_no_live_markup() -> None:
         assert live_markup(rendered(presentation.markdown_text(text))) == [], text
 
 
+def test_links_keep_the_spaces_around_them() -> None:
+    text = presentation.markdown_text("a https://bra.se (från https://kolada.se) b", links=True)
+    assert text == r"a <https://bra.se> \(från <https://kolada.se>\) b"
+
+
 def test_markdown_text_shows_the_characters_as_written() -> None:
     html = rendered(presentation.markdown_text("a < b & [x](y) *z*"))
     assert html.strip() == "<p>a &lt; b &amp; [x](y) *z*</p>"
