@@ -1,6 +1,6 @@
 """Figures for the reader: Swedish labels, readable in greyscale, consistent styles.
 
-- `trend_figure`: the municipality's rate per year (black line, markers) against the comparison
+- `trend_figure`: the municipality's rate per year (blue line, markers) against the comparison
   group's median (dashed grey) and its range, lowest to highest value (light grey band, said so
   in the legend); baseline and follow-up years hatched.
 - `forest_figure`: the headline estimate of each indicator with its 95 % interval (forest plot,
@@ -25,7 +25,10 @@ from matplotlib.figure import Figure
 from medlofte_analysis.evaluate import Evaluation
 from medlofte_analysis.swedish import number
 
-TARGET_STYLE = {"color": "black", "linewidth": 2.2, "marker": "o", "markersize": 5}
+# The municipality in Okabe–Ito blue (safe for colour blindness), thick and with markers, so
+# that it also stands out from the dashed grey median in greyscale.
+TARGET_COLOR = "#0072B2"
+TARGET_STYLE = {"color": TARGET_COLOR, "linewidth": 2.4, "marker": "o", "markersize": 5}
 MEDIAN_STYLE = {"color": "0.35", "linewidth": 1.5, "linestyle": "--"}
 BAND_COLOR = "0.85"
 WIDTH_INCHES = 9.5
@@ -124,7 +127,7 @@ def trend_figure(evaluation: Evaluation, indicator_id: str) -> Figure:
                 target["value"],
                 yerr=[target["value"] - target["ci_lower"], target["ci_upper"] - target["value"]],
                 fmt="none",
-                ecolor="black",
+                ecolor=TARGET_COLOR,
                 capsize=3,
                 linewidth=1,
             )

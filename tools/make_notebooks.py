@@ -86,9 +86,10 @@ def focus_notebook(area: str, title: str, pledge: str, reading: str) -> nbformat
             new_code_cell(SETUP, metadata=REMOVE),
             new_markdown_cell(f"## Så läser du måtten\n\n{reading}"),
             new_markdown_cell(
-                "## Utveckling över tid\n\nKommunen (svart linje) mot jämförelsegruppen (median "
-                "streckad, lägsta till högsta värde som grått fält). Basår och uppföljning är "
-                "markerade. Enkätvärden visas med sina publicerade 95 %-intervall."
+                "## Utveckling över tid\n\nKommunen (blå linje med punkter) mot "
+                "jämförelsegruppen (median streckad, lägsta till högsta värde som grått fält). "
+                "Basår och uppföljning är markerade. Enkätvärden visas med sina publicerade "
+                "95 %-intervall."
             ),
             new_code_cell(f'presentation.show_trends(ev, "{area}")'),
             new_markdown_cell(
