@@ -130,11 +130,9 @@ VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
 def _units_dropped(match: re.Match[str]) -> str:
     count = int(match.group(1))
     units = count_noun(count, "jämförelsekommun", "jämförelsekommuner")
-    verb = "saknar" if count == 1 else "saknar"
-    return (
-        f"{units} {verb} händelser alla år och ger ingen information; de räknas inte "
-        f"({match.group(2)})"
-    )
+    them = "den räknas" if count == 1 else "de räknas"
+    codes = match.group(2)
+    return f"{units} saknar händelser alla år och ger ingen information; {them} inte ({codes})"
 
 
 NOTES_SV: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
@@ -217,7 +215,7 @@ UNKNOWN_NOTE_SV = (
 _ENGLISH_WORDS = frozenset(
     "the are of with and or not to from cannot only use has have than at below above when which "
     "this that did does will would should could for on was were been zero counts events "
-    "interval estimate ratio fit failed error missing converge data".split()
+    "interval estimate ratio fit failed error missing converge".split()
 )
 _REASON_CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+\.?")
 _CLAUSE_END = re.compile(r"((?<=[.;])\s+)")

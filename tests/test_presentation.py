@@ -181,3 +181,11 @@ def test_trends_without_any_value_are_named_not_drawn(monkeypatch):
     named = [i for i in evaluation.config.focus_areas["unga"] if names[i] in note]
     assert note.startswith('<p class="saknas">Inget diagram för')
     assert len(figures) + len(named) == len(evaluation.config.focus_areas["unga"])
+
+
+def test_one_dropped_comparison_municipality_takes_the_singular():
+    note = "1 comparison unit(s) with zero counts in all years dropped (no information): 2021"
+    assert note_sv(note) == (
+        "1 jämförelsekommun saknar händelser alla år och ger ingen information; den räknas "
+        "inte (2021)"
+    )
