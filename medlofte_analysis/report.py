@@ -376,11 +376,26 @@ def _toc_html(headings: Sequence[Heading]) -> str:
     )
 
 
+def _without_repeats(cell: nbformat.NotebookNode, seen: set[str]) -> nbformat.NotebookNode:
+    """The cell without Markdown outputs already shown earlier in the report (the context
+    block each notebook prints for the analyst appears once in the report)."""
+    kept = []
+    for output in cell.get("outputs", []):
+        text = output.get("data", {}).get("text/markdown")
+        if text is not None and text in seen:
+            continue
+        if text is not None:
+            seen.add(text)
+        kept.append(output)
+    cell.outputs = kept
+    return cell
+
+
 def _report_cells(
-    notebook: nbformat.NotebookNode, index: int, used: set[str]
+    notebook: nbformat.NotebookNode, index: int, used: set[str], seen: set[str]
 ) -> tuple[list[nbformat.NotebookNode], list[nbformat.NotebookNode], list[Heading]]:
     """The cells of one notebook as they go into the report (lead cells apart), and its
-    headings."""
+    headings. `seen`: the Markdown outputs already in the report."""
     lead: list[nbformat.NotebookNode] = []
     cells: list[nbformat.NotebookNode] = []
     headings: list[Heading] = []
@@ -392,6 +407,8 @@ def _report_cells(
             continue
         cell = copy.deepcopy(original)
         cell["id"] = f"nb{index}-{number}"
+        if cell.cell_type == "code" and not _without_repeats(cell, seen).outputs:
+            continue
         if cell.cell_type == "markdown":
             cell.source, found = _anchor_headings(cell.source, used)
             headings += found
@@ -405,6 +422,7 @@ def _merge(
     """One notebook: the lead cells (question, answer, scorecard), the table of contents,
     every notebook's report cells in order, then the appendix."""
     used: set[str] = {TOC_ID}
+    seen: set[str] = set()
     merged = nbformat.v4.new_notebook()
     lead: list[nbformat.NotebookNode] = []
     body: list[nbformat.NotebookNode] = []
@@ -413,7 +431,7 @@ def _merge(
         notebook = nbformat.read(path, as_version=4)
         if index == 0:
             merged.metadata = copy.deepcopy(notebook.metadata)
-        first, cells, found = _report_cells(notebook, index, used)
+        first, cells, found = _report_cells(notebook, index, used, seen)
         lead += first
         body += cells
         headings += found

@@ -229,3 +229,19 @@ def test_run_report_refuses_unknown_municipality_before_executing(tmp_path: Path
         run_report(str(config), "9999", reports_dir=reports, notebooks_dir=notebooks)
     assert not reports.exists()
     assert not notebooks.exists()
+
+
+def test_export_shows_a_repeated_markdown_output_once(tmp_path: Path) -> None:
+    paths = []
+    for name in ("01-a.ipynb", "02-b.ipynb"):
+        cell = new_code_cell("Markdown(intro)", execution_count=1)
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data", data={"text/markdown": "**Kontext** som upprepas", "text/plain": ""}
+            )
+        ]
+        notebook = new_notebook(cells=[new_markdown_cell(f"# Kapitel {name}"), cell])
+        nbformat.write(notebook, tmp_path / name)
+        paths.append(tmp_path / name)
+    html = export_report(paths, tmp_path / "r.html", "Titel", APPENDIX).read_text(encoding="utf-8")
+    assert html.count("som upprepas") == 1
