@@ -34,7 +34,7 @@ BAND_COLOR = "0.85"
 WIDTH_INCHES = 9.5
 Y_LABELS: dict[str, str] = {
     "procent": "andel (%)",
-    "per 100 000 inv": "antal per 100 000 invånare",
+    "per 100 000 inv": "antal per 100\u202f000 invånare",
     "index": "index",
 }
 

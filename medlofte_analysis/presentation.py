@@ -103,7 +103,7 @@ METHOD_PLAIN_SV: dict[str, str] = {
     "syntetisk_kontroll": "mot en vägd jämförelsegrupp",
 }
 UNIT_SV: dict[str, str] = {
-    "per 100 000 inv": "per 100 000 invånare",
+    "per 100 000 inv": "per 100\u202f000 invånare",
     "procent": "%",
     "index": "index",
 }
