@@ -53,8 +53,8 @@ class EvaluationConfig:
     note: str = ""
     path: str = ""
     pledge_text: str = ""
+    contact: str = ""  # who answers questions on the report (a unit, an e-mail to a function box)
     extra: dict = field(default_factory=dict)
-    contact: str = ""  # who answers questions about the report (optional key `contact`)
     file_municipality: str = ""
     pledge_municipality: str = ""
     pledge: dict[str, str] = field(default_factory=dict)

@@ -1,19 +1,27 @@
 """Tables and Swedish text for the notebooks and the report, built from the results table.
 
-Every number shown is rounded here (deterministic output for nbval), every estimate is shown
-with its interval, and every "no detectable change" with the change that could have been
-detected. The written interpretation is generated from the verdicts, so it cannot drift from
-them.
+This module is the presentation layer: every number a reader sees is rounded and written in
+Swedish here (through `medlofte_analysis.swedish`, i.e. Babel), every estimate is shown with its
+interval, every "no detectable change" with the change that could have been detected, and
+every note of the statistics is translated through one table (`NOTES_SV`). The written
+interpretation is generated from the verdicts, so it cannot drift from them.
+
+Safety: text that comes from a file, the configuration or a server (names, titles, notes, file
+names) reaches the report as text, never as markup. It passes through `markdown_text` (for
+Markdown) or `html_text` (for HTML) here, and nowhere else; tables are written by
+`table_html`, which escapes every header and cell.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, display
 
 from medlofte_analysis import implementation
 from medlofte_analysis.catalog import FOCUS_AREAS
@@ -21,7 +29,52 @@ from medlofte_analysis.config import MANUAL_DIR, PROCESSED_DIR, RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
 from medlofte_analysis.evaluation_config import genitive
 from medlofte_analysis.manifest import read_manifest, read_sources
+from medlofte_analysis.swedish import (
+    MISSING,
+    count_noun,
+    integer,
+    localise_numbers,
+    number,
+    percent_change,
+)
 from medlofte_analysis.verdict import VERDICTS_SV
+
+# --- Text from outside is text, never markup -----------------------------------------------------
+
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]()#!|~{}])")
+_URL = re.compile(r"https?://[^\s<>()\"'`\\]+")
+
+
+def html_text(value: object) -> str:
+    """`value` as HTML text: <, >, & and quotes escaped (safe in element content and attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def markdown_text(value: object, links: bool = False) -> str:
+    """`value` as literal text inside Markdown: no HTML, no links, no emphasis, one line.
+
+    HTML is escaped, Markdown punctuation is backslash-escaped (CommonMark), and line breaks
+    become spaces so that a value cannot open a new block. With `links=True`, http(s)
+    addresses become links (any other scheme, e.g. `javascript:`, stays text).
+    """
+    flat = " ".join(str(value).split())
+    if not links:
+        return _escape_markdown(flat)
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(flat):
+        parts.append(_escape_markdown(flat[position : match.start()]))
+        parts.append(f"<{html.escape(match.group(0), quote=True)}>")
+        position = match.end()
+    parts.append(_escape_markdown(flat[position:]))
+    return "".join(parts)
+
+
+def _escape_markdown(text: str) -> str:
+    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
+
+
+# --- Words ---------------------------------------------------------------------------------------
 
 KIND_SV: dict[str, str] = {
     "outcome": "utfall",
@@ -35,10 +88,64 @@ DIRECTION_SV: dict[str, str] = {
     "ambiguous": "tvetydig (mörkertal)",
     "none": "ingen önskad riktning (mäter aktivitet)",
 }
+CONFIDENCE_SV: dict[str, str] = {"high": "hög", "medium": "medel", "low": "låg"}
+SHORT_FOCUS_NAMES: dict[str, str] = {
+    "unga": "Unga",
+    "narvaro": "Närvaro",
+    "narkotika": "Narkotika",
+    "vald_nara_relation": "Våld i nära relation",
+    "kontext": "Bakgrund",
+}
+# The catalog's source ids as a reader names them (the "Källa:" line of figures and tables).
+SOURCE_NAMES_SV: dict[str, str] = {
+    "bra_lagesbild": "Brå, Indikatorer för kommuners lägesbild",
+    "bra_yearly_csv": "Brå, anmälda brott i kommunerna",
+    "kolada": "Kolada (RKA)",
+    "scb": "SCB",
+    "survey_template": "publicerade enkätrapporter, inskrivna i projektets Excelmall",
+}
+# The scorecard's plain words for what the change is measured against (method codes).
+METHOD_PLAIN_SV: dict[str, str] = {
+    "fore_efter": "före mot efter i kommunen",
+    "trend": "mot trenden före",
+    "diff_i_diff": "mot jämförelsegruppens förändring",
+    "syntetisk_kontroll": "mot en vägd jämförelsegrupp",
+}
+UNIT_SV: dict[str, str] = {
+    "per 100 000 inv": "per 100\u202f000 invånare",
+    "procent": "%",
+    "index": "index",
+}
+# Verdict: symbol, short label and style class. Shape and word carry the meaning, so the
+# scorecard reads in greyscale and for colour-blind readers; the colours (Okabe & Ito 2008,
+# a palette safe for colour blindness) only repeat it.
+VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
+    "improvement": ("▼", "Förbättring", "bedomning-battre"),
+    "deterioration": ("▲", "Försämring", "bedomning-samre"),
+    "more_enforcement": ("▲", "Mer polisiär aktivitet", "bedomning-aktivitet"),
+    "less_enforcement": ("▼", "Mindre polisiär aktivitet", "bedomning-aktivitet"),
+    "ambiguous_change": ("◆", "Förändring, tvetydig", "bedomning-tvetydig"),
+    "no_detectable_change": ("○", "Ingen påvisbar förändring", "bedomning-ingen"),
+    "cannot_judge": ("?", "Kan inte bedömas", "bedomning-saknas"),
+    "descriptive_only": ("=", "Endast beskrivande", "bedomning-ingen"),
+}
 
 
-# The statistics modules write their notes in English; the reader gets them in Swedish.
-NOTES_SV: tuple[tuple[str, str], ...] = (
+# --- Notes of the statistics in Swedish: ONE table -----------------------------------------------
+# Each entry: a pattern (regular expression) on the note the statistics wrote, and its Swedish.
+# A new reason code or sentence is one new line here. A clause that is still English after
+# the table, or an unknown reason code (snake_case), becomes UNKNOWN_NOTE_SV.
+
+
+def _units_dropped(match: re.Match[str]) -> str:
+    count = int(match.group(1))
+    units = count_noun(count, "jämförelsekommun", "jämförelsekommuner")
+    them = "den räknas" if count == 1 else "de räknas"
+    codes = match.group(2)
+    return f"{units} saknar händelser alla år och ger ingen information; {them} inte ({codes})"
+
+
+NOTES_SV: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"pre-period includes pandemic years? ([0-9–]+)", r"förperioden innehåller pandemiåren \1"),
     (
         r"single baseline year: the estimate rests on one year and cannot show pre-trends",
@@ -47,8 +154,8 @@ NOTES_SV: tuple[tuple[str, str], ...] = (
     (
         r"poor pre-period fit: pre_rmspe ([0-9.e+]+) > 10% of the target's pre-period mean "
         r"([0-9.e+]+); the synthetic control is not credible",
-        r"dålig anpassning före: RMSPE \1 är över 10 % av kommunens medelvärde \2; den "
-        "syntetiska kontrollen är inte trovärdig",
+        r"dålig anpassning före: genomsnittlig avvikelse \1 är över 10 % av kommunens "
+        r"medelvärde \2; den syntetiska kontrollen är inte trovärdig",
     ),
     (
         r"exact pre-period fit \(target inside the donors' convex hull, weights not unique\): "
@@ -82,7 +189,7 @@ NOTES_SV: tuple[tuple[str, str], ...] = (
     ),
     (
         r"Pearson dispersion ([0-9.e+-]+) < 1 floored at 1 \(Poisson\)",
-        r"ingen överspridning (Pearson \1 < 1, satt till 1)",
+        r"ingen extra variation mellan åren (Pearson \1 < 1, satt till 1)",
     ),
     (
         r"observed follow-up total is 0: ratio interval from prediction limits is degenerate "
@@ -90,70 +197,322 @@ NOTES_SV: tuple[tuple[str, str], ...] = (
         "inga observerade händelser under uppföljningen: intervallet saknar övre gräns; läs "
         "p-värdet",
     ),
+    (
+        r"(\d+) comparison unit\(s\) with zero counts in all years dropped \(no information\): "
+        r"([0-9, ]+)",
+        _units_dropped,
+    ),
+    (
+        r"target has zero counts in the follow-up: ratio of rate ratios is 0 and the Wald "
+        r"interval undefined \(use an exact conditional method\)",
+        "kommunen har inga händelser under uppföljningen: kvoten blir 0 och intervallet kan "
+        "inte beräknas (läs före–efter-metodens exakta test)",
+    ),
+    (r"\s*\(normal approximation; SE derived from the published 95 % interval\)", ""),
+    (
+        r"Normalapproximation; SE härlett ur publicerat 95 %-intervall",
+        "Normalapproximation; standardfelet är härlett ur det publicerade 95 %-intervallet",
+    ),
+    (r"RMSPE före", "genomsnittlig avvikelse före"),
+    (r"\(RMSPE ", "(genomsnittlig avvikelse "),
+    (r"(\d+) donatorer", r"\1 jämförelsekommuner i vägningen"),
+    (r"(?<![\d\u202f,])1 händelser\b", "1 händelse"),
+    (r"(?<![\d\u202f,])1 jämförelsekommuner\b", "1 jämförelsekommun"),
 )
+UNKNOWN_NOTE_SV = (
+    "en teknisk anmärkning från beräkningen saknar ännu svensk text (se metodavsnittet)"
+)
+_ENGLISH_WORDS = frozenset(
+    "the are of with and or not to from cannot only use has have than at below above when which "
+    "this that did does will would should could for on was were been zero counts events "
+    "interval estimate ratio fit failed error missing converge".split()
+)
+_REASON_CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+\.?")
+_CLAUSE_END = re.compile(r"((?<=[.;])\s+)")
+
+
+def _looks_untranslated(clause: str) -> bool:
+    words = re.findall(r"[A-Za-z]+", clause.lower())
+    english = sum(word in _ENGLISH_WORDS for word in words)
+    return english >= 2 or bool(_REASON_CODE.fullmatch(clause.strip()))
 
 
 def note_sv(note: str) -> str:
-    """A note from the statistics in Swedish, where a translation is known."""
+    """A note of the statistics in Swedish, numbers in Swedish style; never English."""
+    text = str(note)
     for pattern, replacement in NOTES_SV:
-        note = re.sub(pattern, replacement, note)
-    return note
+        text = re.sub(pattern, replacement, text)
+    parts = _CLAUSE_END.split(text)
+    kept: list[str] = []
+    for part in parts:
+        if part.strip() and _looks_untranslated(part):
+            part = UNKNOWN_NOTE_SV + ("." if part.rstrip().endswith(".") else "")
+        kept.append(part)
+    return localise_numbers("".join(kept))
 
 
-def _number(value: float, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.{digits}f}".replace("-", "−")
+# --- Sources in Swedish ---------------------------------------------------------------------------
+# data/raw/sources.csv describes the shipped snapshots partly in English (it is the developers'
+# provenance record). The reader gets these Swedish descriptions of the same rows; fields not
+# listed here are shown as recorded. Sources added later by `medlofte fetch` are translated
+# by SOURCE_PHRASES_SV; an English note that matches nothing becomes UNKNOWN_NOTE_SV.
+SOURCES_SV: dict[str, dict[str, str]] = {
+    "bra_lagesbild_dalarna": {
+        "origin": "https://github.com/Region-Dalarna/brott/blob/"
+        "b4c5b4652ef340f60184d2f484a97fd953e6d59c/app/data/bra_kommunindikatorer.rds (Region "
+        "Dalarnas nedladdning från https://bra.se/statistik/indikatorer-for-kommuners-lagesbild)",
+        "retrieved": "okänt datum (Region Dalarnas kodförråd, version b4c5b465)",
+        "note": "Brå:s siffror för Dalarna, inte för Uppsala län. NTU: en rad per år, så som "
+        "Region Dalarnas inläsning tolkade Brå:s årsrader (kommunernas NTU-värden kan bygga på "
+        "sammanslagna år; se Brå:s dokumentation). CSV-filen är härledd ur .rds-filen (som "
+        "ligger bredvid).",
+    },
+    "bra_sol_jensfinnas": {
+        "publisher": "Brå (Brottsförebyggande rådet) och Kolada (RKA)",
+        "title": "Brå:s regionkoder (SOL), Brå anmälda brott hela landet 2000–2016, Kolada "
+        "N01951 befolkning 2010–2016",
+        "retrieved": "2017-03-20 (datum för kodförrådets version)",
+        "note": "Gammal (slutar 2016). Befolkningsfilen anger kommunerna med namn, inte kod.",
+    },
+    "kolada_juvahem": {
+        "origin": "https://github.com/Cortxt-io/juvahem/tree/"
+        "6d7ccbae573f3ac0208a67f5ef4dcfddf433d4ed/data/communes (hämtat från "
+        "https://api.kolada.se/v3 den 16–17 juni 2026)",
+        "title": "Kolada N07540 (anmälda brott totalt per 100 000 invånare) och N01951 "
+        "(invånare totalt), 2025, alla 290 kommuner",
+        "note": "Bara ett år (2025). CSV-filen är härledd ur JSON-filerna (som ligger bredvid).",
+    },
+    "kolada_rkolada": {
+        "title": "Koladas metadata: nyckeltal, kommunlista och kommungrupper (API v3)",
+        "retrieved": "2026-04-16 (datum för kodförrådets version)",
+        "note": "Bara metadata, inga värden för Knivsta. CSV-filerna är härledda ur .rda-filen "
+        "(som ligger bredvid).",
+    },
+    "web_pages_transcribed": {
+        "publisher": "Flera (SCB, Brå, Polisen, Region Uppsala, citerade av tidningar och "
+        "offentliga sidor)",
+        "title": "Siffror avskrivna från offentliga webbsidor",
+        "origin": "Se källadressen på varje rad",
+        "retrieved": "se sidans datum på varje rad",
+        "licence": "Citat ur officiell statistik",
+        "attribution": "Se utgivaren på varje rad",
+        "note": "Sekundära citat av officiella siffror: bara bakgrund och kontroll, blandas "
+        "aldrig in i en primär serie.",
+    },
+}
+SOURCE_PHRASES_SV: tuple[tuple[str, str], ...] = (
+    (
+        r"Downloaded by hand as (.+); registered with `medlofte fetch`\.",
+        r"Nedladdad för hand som \1 och registrerad med medlofte fetch.",
+    ),
+    (r"Typed in by hand from the reports into (.+)\.", r"Inskriven för hand ur rapporterna i \1."),
+    (
+        r"(\d+) page\(s\) saved unchanged, following next_url\.",
+        r"\1 svarssidor sparade oförändrade.",
+    ),
+    (r"POST body: .*", "Frågan till SCB sparas bredvid svaret."),
+    (
+        r"^Kolada API v3: KPI (.+) for (.+), years (.+)$",
+        r"Kolada API v3: nyckeltal \1 för \2, åren \3",
+    ),
+    (r", table BefolkningNy", ", tabell BefolkningNy"),
+    (r", by age and sex", ", efter ålder och kön"),
+)
+
+
+def source_sv(source: dict[str, str]) -> dict[str, str]:
+    """A row of sources.csv with every reader-facing field in Swedish."""
+    row = {**source, **SOURCES_SV.get(source.get("source_id", ""), {})}
+    for key in ("title", "note", "publisher", "retrieved", "origin"):
+        text = row.get(key, "")
+        for pattern, replacement in SOURCE_PHRASES_SV:
+            text = re.sub(pattern, replacement, text)
+        row[key] = text
+    row["note"] = note_sv(row["note"]) if row.get("note") else ""
+    return row
+
+
+# --- Numbers -------------------------------------------------------------------------------------
 
 
 def _p(value: float) -> str:
     if value is None or not math.isfinite(value):
-        return "–"
-    return "<0,001" if value < 0.001 else f"{value:.3f}".replace(".", ",")
+        return MISSING
+    return "<" + number(0.001, 3) if value < 0.001 else number(value, 3)
 
 
 def _interval(low: float, high: float, digits: int = 2) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    return f"{_number(low, digits)} till {_number(high, digits)}"
+        return MISSING
+    return f"{number(low, digits)} till {number(high, digits)}"
+
+
+def _is_ratio(kind: str) -> bool:
+    return kind.startswith("kvot")
 
 
 def _mde(row: pd.Series) -> str:
     up, down = row["mde_increase"], row["mde_decrease"]
     if not math.isfinite(up):
-        return "–"
-    if row["estimate_kind"].startswith("kvot"):
-        low = f"{(down - 1) * 100:+.0f} %" if math.isfinite(down) and down > 0 else "ingen"
-        return f"{(up - 1) * 100:+.0f} % / {low}".replace("-", "−")
-    return f"±{up:.1f} pe"
+        return MISSING
+    if _is_ratio(row["estimate_kind"]):
+        low = percent_change(down) if math.isfinite(down) and down > 0 else "ingen minskning"
+        return f"{percent_change(up)} eller {low}"
+    return f"±{number(up, 1)} procentenheter"
+
+
+def _change(row: pd.Series) -> str:
+    """The headline estimate as a change a reader understands: '+31 %' or '+4,4 procentenheter'."""
+    estimate = row["estimate"]
+    if not math.isfinite(estimate):
+        return MISSING
+    if _is_ratio(row["estimate_kind"]):
+        return percent_change(estimate)
+    return f"{number(estimate, 1, sign=True)} procentenheter"
+
+
+def _change_interval(row: pd.Series) -> str:
+    low, high = row["ci_lower"], row["ci_upper"]
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return MISSING
+    if _is_ratio(row["estimate_kind"]):
+        return f"{percent_change(low)} till {percent_change(high)}"
+    return f"{number(low, 1, sign=True)} till {number(high, 1, sign=True)}"
+
+
+def _plain_kind(kind: str) -> str:
+    """The kind of estimate without jargon ('takt' is the number per inhabitant)."""
+    return kind.replace("takt efter/före", "antal per invånare efter/före")
+
+
+# --- Tables --------------------------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"^[<±+\-−]?[\d\u202f\u00a0]*\d(,\d+)?(\u00a0%)?$")
+
+
+def _captioned(frame: pd.DataFrame, caption: str, source: str) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    frame.attrs = {"caption": caption, "source": source}
+    return frame
+
+
+def table_html(table: pd.DataFrame, table_id: str = "") -> str:
+    """A table as HTML: every header and cell escaped; number columns right-aligned."""
+    columns = [str(c) for c in table.columns]
+    cells = table.astype(object).where(table.notna(), MISSING).astype(str)
+    numeric = [
+        bool(len(cells)) and all(_NUMERIC.match(v) or v == MISSING for v in cells[column])
+        for column in table.columns
+    ]
+    head = "".join(
+        f'<th class="{"tal" if is_number else "text"}">{html_text(c)}</th>'
+        for c, is_number in zip(columns, numeric, strict=True)
+    )
+    rows = [
+        "<tr>"
+        + "".join(
+            f'<td class="{"tal" if is_number else "text"}">{html_text(v)}</td>'
+            for v, is_number in zip(values, numeric, strict=True)
+        )
+        + "</tr>"
+        for values in cells.itertuples(index=False)
+    ]
+    identifier = f' id="{html_text(table_id)}"' if table_id else ""
+    return (
+        f'<table class="tabell"{identifier}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def caption_html(kind: str, caption: str, source: str) -> str:
+    """A numbered caption ("Figur." / "Tabell."; the report numbers them) and its source."""
+    return (
+        f'<p class="bildtext"><span class="nr" data-typ="{html_text(kind)}">'
+        f"{html_text(kind)}.</span> {html_text(caption)}</p>"
+    )
+
+
+def source_html(source: str) -> str:
+    """The "Källa:" line under a figure or table."""
+    return f'<p class="kalla">Källa: {html_text(source or "se avsnittet Källor")}</p>'
+
+
+def show(table: pd.DataFrame, table_id: str = "", caption: str = "", source: str = "") -> HTML:
+    """Display a table with its numbered caption above and its "Källa:" line below.
+
+    The caption and source are taken from the arguments, else from `table.attrs` (set by the
+    table functions of this module).
+    """
+    caption = caption or table.attrs.get("caption", "")
+    source = source or table.attrs.get("source", "")
+    return HTML(
+        '<div class="tabellblock">'
+        + caption_html("Tabell", caption, source)
+        + '<div class="tabellram">'
+        + table_html(table, table_id)
+        + "</div>"
+        + source_html(source)
+        + "</div>"
+    )
+
+
+def show_figure(figure: object, caption: str, source: str) -> None:
+    """Display a figure, then its numbered caption and "Källa:" line; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    display(figure, metadata={"alt": caption})
+    plt.close(figure)  # type: ignore[arg-type]
+    display(HTML(caption_html("Figur", caption, source) + source_html(source)))
+
+
+def _sources_of(evaluation: Evaluation, indicators: Iterable[str]) -> str:
+    catalog = evaluation.inputs.catalog.set_index("indicator_id")
+    names = sorted(
+        {
+            SOURCE_NAMES_SV.get(catalog.loc[i, "source"], catalog.loc[i, "source"])
+            for i in indicators
+        }
+    )
+    return "; ".join(names)
+
+
+def _calculated_from(evaluation: Evaluation, indicators: Iterable[str]) -> str:
+    sources = _sources_of(evaluation, indicators)
+    return f"egna beräkningar (medlofte-analysis) på uppgifter från {sources or 'källorna'}"
+
+
+# --- Context -------------------------------------------------------------------------------------
 
 
 def intro_markdown(evaluation: Evaluation) -> str:
     """Who is evaluated, when, against whom, and (for demonstrations) what this is not."""
     config = evaluation.config
     lines = [
-        f"**{evaluation.municipality_name}** (kommunkod {config.municipality}). "
-        f"Basår: **{years_label(config.baseline_years)}**; uppföljning: "
-        f"**{years_label(config.followup_years)}**; förperiod för trender: "
+        f"**{markdown_text(evaluation.municipality_name)}** (kommunkod "
+        f"{markdown_text(config.municipality)}). Basår: **{years_label(config.baseline_years)}**; "
+        f"uppföljning: **{years_label(config.followup_years)}**; förperiod för trender: "
         f"{config.pre_period[0]}–{config.pre_period[1]}.",
     ]
     if evaluation.comparison:
-        names = ", ".join(evaluation.name_of(c) for c in evaluation.comparison)
+        names = ", ".join(markdown_text(evaluation.name_of(c)) for c in evaluation.comparison)
         group = (
-            f"Koladas grupp *{evaluation.comparison_title}*: "
+            f"Koladas grupp *{markdown_text(evaluation.comparison_title)}*: "
             if evaluation.comparison_title
             else ""
         )
-        lines.append(f"Jämförelsegrupp ({len(evaluation.comparison)} kommuner): {group}{names}.")
+        count = count_noun(len(evaluation.comparison), "kommun", "kommuner")
+        lines.append(f"Jämförelsegrupp ({count}): {group}{names}.")
     if config.comparison.county:
-        lines.append(
-            f"Enkätindikatorer jämförs med {evaluation.name_of(config.comparison.county)} (länet)."
-        )
+        county = markdown_text(evaluation.name_of(config.comparison.county))
+        lines.append(f"Enkätindikatorer jämförs med {county} (länet).")
     if config.kind == "demonstration":
-        lines.append(f"> **Demonstration.** {config.note}")
+        lines.append(f"> **Demonstration.** {markdown_text(config.note)}")
     elif config.note:
-        lines.append(config.note)
+        lines.append(markdown_text(config.note))
     return "\n\n".join(lines)
+
+
+# --- Results -------------------------------------------------------------------------------------
 
 
 def results_table(evaluation: Evaluation, focus_area: str) -> pd.DataFrame:
@@ -161,57 +520,223 @@ def results_table(evaluation: Evaluation, focus_area: str) -> pd.DataFrame:
     rows = evaluation.results.loc[evaluation.results["focus_area"] == focus_area]
     table = pd.DataFrame(
         {
-            "Indikator": rows["name_sv"] + rows["primary"].map({True: " (primärt)", False: ""}),
+            "Mått": rows["name_sv"] + rows["primary"].map({True: " (primärt)", False: ""}),
             "Källa": rows["source_sv"],
-            "Metod": rows["method_sv"],
-            "SMS-nivå": rows["msms_level"],
-            "Skattning": [_number(v) for v in rows["estimate"]],
-            "Mått": rows["estimate_kind"],
-            "95 %-intervall": [
-                _interval(lo, hi) for lo, hi in zip(rows["ci_lower"], rows["ci_upper"], strict=True)
+            "Metod (nivå)": rows["method_sv"] + " (nivå " + rows["msms_level"].astype(str) + ")",
+            "Skattning (95 %-intervall)": [
+                f"{_plain_kind(kind)}: {number(e)} ({_interval(lo, hi)})"
+                if math.isfinite(e)
+                else MISSING
+                for kind, e, lo, hi in zip(
+                    rows["estimate_kind"],
+                    rows["estimate"],
+                    rows["ci_lower"],
+                    rows["ci_upper"],
+                    strict=True,
+                )
             ],
-            "p": [_p(v) for v in rows["p_value"]],
-            "q (BH)": [_p(v) for v in rows["q_value"]],
+            "p (q)": [
+                f"{_p(p)} ({_p(q)})" if math.isfinite(p) else MISSING
+                for p, q in zip(rows["p_value"], rows["q_value"], strict=True)
+            ],
             "Minsta upptäckbara förändring": [_mde(row) for _, row in rows.iterrows()],
             "Bedömning": rows["verdict"].map(VERDICTS_SV),
             "Anmärkning": rows["note"].map(note_sv),
         }
     )
-    return table.reset_index(drop=True)
+    name = FOCUS_AREAS.get(focus_area, focus_area)
+    return _captioned(
+        table,
+        f"{name}: resultat per mått och metod",
+        _calculated_from(evaluation, rows["indicator_id"]),
+    )
+
+
+def _observed(evaluation: Evaluation, indicator: str, years: tuple[int, ...]) -> float:
+    """The municipality's mean value over `years`, or NaN unless every year has a value."""
+    frame = evaluation.inputs.indicators
+    rows = frame.loc[
+        (frame["indicator_id"] == indicator)
+        & (frame["municipality_code"] == evaluation.config.municipality)
+        & frame["year"].isin(years)
+        & frame["value"].notna()
+    ]
+    if rows["year"].nunique() < len(set(years)):
+        return math.nan
+    return float(rows["value"].mean())
+
+
+def _value_with_unit(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "saknas"
+    unit_sv = UNIT_SV.get(unit, unit)
+    digits = 1 if unit_sv in ("%", "index") else 0
+    return (
+        f"{number(value, digits)}\u00a0{unit_sv}"
+        if unit_sv == "%"
+        else (f"{number(value, digits)} {unit_sv}")
+    )
+
+
+def _primary_headlines(evaluation: Evaluation) -> pd.DataFrame:
+    head = evaluation.results.loc[evaluation.results["headline"] & evaluation.results["primary"]]
+    order = {k: i for i, k in enumerate(FOCUS_AREAS)}
+    return head.assign(order=head["focus_area"].map(order)).sort_values("order", kind="mergesort")
+
+
+def scorecard_html(evaluation: Evaluation) -> HTML:
+    """Resultattavla: one row per primary outcome, baseline → follow-up value, change,
+    interval and verdict (symbol, word and colour)."""
+    config = evaluation.config
+    catalog = evaluation.inputs.catalog.set_index("indicator_id")
+    before_label, after_label = (
+        years_label(config.baseline_years),
+        years_label(config.followup_years),
+    )
+    rows: list[str] = []
+    for _, row in _primary_headlines(evaluation).iterrows():
+        unit = catalog.loc[row["indicator_id"], "unit"]
+        before = _value_with_unit(
+            _observed(evaluation, row["indicator_id"], config.baseline_years), unit
+        )
+        after = _value_with_unit(
+            _observed(evaluation, row["indicator_id"], config.followup_years), unit
+        )
+        symbol, label, css = VERDICT_STYLE.get(
+            row["verdict"],
+            ("?", VERDICTS_SV.get(row["verdict"], "Kan inte bedömas"), "bedomning-saknas"),
+        )
+        against = METHOD_PLAIN_SV.get(row["method"], row["method_sv"])
+        method = (
+            "" if row["verdict"] == "cannot_judge" else f"<br><small>{html_text(against)}</small>"
+        )
+        area = SHORT_FOCUS_NAMES.get(row["focus_area"], row["focus_area"])
+        rows.append(
+            "<tr>"
+            f'<td class="text"><small>{html_text(area)}</small><br>'
+            f"<strong>{html_text(row['name_sv'])}</strong></td>"
+            f'<td class="text">{html_text(before)} → {html_text(after)}</td>'
+            f'<td class="tal">{html_text(_change(row))}{method}</td>'
+            f'<td class="tal">{html_text(_change_interval(row))}</td>'
+            f'<td class="text {css}"><span class="symbol" aria-hidden="true">{symbol}</span> '
+            f"{html_text(label)}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr>"
+        '<th class="text">Primärt utfall</th>'
+        f'<th class="text">Före ({before_label}) → efter ({after_label})</th>'
+        '<th class="tal">Förändring</th>'
+        '<th class="tal">95 %-intervall</th>'
+        '<th class="text">Bedömning</th>'
+        "</tr>"
+    )
+    body = "".join(rows) or '<tr><td colspan="5">Inga primära utfall är valda.</td></tr>'
+    source = _calculated_from(evaluation, _primary_headlines(evaluation)["indicator_id"])
+    return HTML(
+        '<div class="tabellblock resultattavla">'
+        + caption_html(
+            "Tabell",
+            "Resultattavla: de primära utfallen (valda i förväg) före och efter, med förändring, "
+            "osäkerhet och bedömning",
+            source,
+        )
+        + '<div class="tabellram"><table class="tabell" id="resultattavla">'
+        + f"<thead>{head}</thead><tbody>{body}</tbody></table></div>"
+        + source_html(source)
+        + "</div>"
+    )
+
+
+def answer_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
+    """The answer in three to five plain sentences, for a board member."""
+    primary = _primary_headlines(evaluation)
+    judged = primary.loc[primary["verdict"] != "cannot_judge"]
+    name = markdown_text(evaluation.municipality_name)
+    total = count_noun(len(primary), "primärt utfall", "primära utfall")
+    sentences: list[str] = []
+    if judged.empty:
+        sentences.append(
+            f"**Det går ännu inte att säga om löftet har haft effekt i {name}:** inget av "
+            f"de {total} som valdes i förväg kan bedömas med de uppgifter som finns."
+        )
+        sentences.append(
+            "Det är inget besked om att insatserna misslyckats, utan om att statistiken för "
+            "rätt år saknas i underlaget."
+        )
+        sentences.append(
+            "Avsnittet *Data som saknas* visar vilka uppgifter som fattas och var de hämtas."
+        )
+    else:
+        changed = judged.loc[judged["verdict"] != "no_detectable_change"]
+        sentences.append(f"Av {total} kunde {len(judged)} bedömas för {name}.")
+        if changed.empty:
+            sentences.append(
+                "**Inget av dem visar en förändring som går att skilja från slumpen.**"
+            )
+        else:
+            listed = ", ".join(
+                f"{markdown_text(r['name_sv']).lower()} ({VERDICTS_SV[r['verdict']].lower()})"
+                for _, r in changed.iterrows()
+            )
+            sentences.append(f"**Förändring som går att skilja från slumpen:** {listed}.")
+        ratios = judged.loc[judged["estimate_kind"].map(_is_ratio) & judged["mde_increase"].notna()]
+        if len(ratios):
+            smallest = float(ratios["mde_increase"].min())
+            sentences.append(
+                "Talen är små: en förändring hade behövt vara minst "
+                f"{percent_change(smallest).lstrip('+')} uppåt för att synas säkert, så "
+                "*ingen påvisbar förändring* betyder inte *ingen förändring*."
+            )
+        if len(judged) < len(primary):
+            missing = count_noun(len(primary) - len(judged), "primärt utfall", "primära utfall")
+            sentences.append(f"För {missing} saknas data.")
+    if not activity_log_path(manual_dir).exists():
+        sentences.append(
+            "Om aktiviteterna genomfördes kan inte bedömas, eftersom det saknas en aktivitetslogg."
+        )
+    if evaluation.config.kind == "demonstration":
+        sentences.append("Detta är en demonstration av metoden, inte en utvärdering av ett löfte.")
+    return " ".join(sentences[:5])
 
 
 def scorecard_table(evaluation: Evaluation) -> pd.DataFrame:
-    """Resultattavla: the headline verdict of each indicator, primary outcomes first."""
+    """Every indicator's headline verdict, primary outcomes first."""
     head = evaluation.results.loc[evaluation.results["headline"]].copy()
     head["order"] = head["focus_area"].map({k: i for i, k in enumerate(FOCUS_AREAS)})
     head = head.sort_values(["primary", "order"], ascending=[False, True], kind="mergesort")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
-            "Fokusområde": head["focus_area"].map(FOCUS_AREAS),
-            "Indikator": head["name_sv"],
-            "Primärt": head["primary"].map({True: "ja", False: "nej"}),
+            "Fokusområde": head["focus_area"].map(SHORT_FOCUS_NAMES),
+            "Mått": head["name_sv"] + head["primary"].map({True: " (primärt)", False: ""}),
             "Typ": head["kind"].map(KIND_SV),
-            "Bedömning": head["verdict"].map(VERDICTS_SV),
-            "Skattning (95 %-intervall)": [
-                f"{_number(e)} ({_interval(lo, hi)})" if math.isfinite(e) else "–"
-                for e, lo, hi in zip(
-                    head["estimate"], head["ci_lower"], head["ci_upper"], strict=True
-                )
+            "Förändring (95 %-intervall)": [
+                f"{_change(row)} ({_change_interval(row)})"
+                if math.isfinite(row["estimate"])
+                else MISSING
+                for _, row in head.iterrows()
             ],
-            "Metod (SMS-nivå)": head["method_sv"] + " (" + head["msms_level"].astype(str) + ")",
+            "Metod (nivå)": head["method_sv"] + " (nivå " + head["msms_level"].astype(str) + ")",
+            "Bedömning": [
+                f"{VERDICT_STYLE[v][0]} {VERDICTS_SV[v]}" if v in VERDICT_STYLE else v
+                for v in head["verdict"]
+            ],
         }
-    ).reset_index(drop=True)
+    )
+    return _captioned(
+        table,
+        "Alla mått: huvudskattning och bedömning",
+        _calculated_from(evaluation, head["indicator_id"]),
+    )
 
 
-def verdict_counts(evaluation: Evaluation) -> pd.DataFrame:
-    """Number of indicators per verdict, primary and other outcomes apart."""
-    head = evaluation.results.loc[evaluation.results["headline"]]
-    table = pd.crosstab(
-        head["verdict"].map(VERDICTS_SV), head["primary"].map({True: "primära", False: "övriga"})
+def verdict_legend() -> pd.DataFrame:
+    """What each symbol of the scorecard means."""
+    table = pd.DataFrame(
+        [(symbol, VERDICTS_SV[code]) for code, (symbol, _, _) in VERDICT_STYLE.items()],
+        columns=["Symbol", "Bedömning"],
     )
-    return table.reindex(columns=["primära", "övriga"], fill_value=0).rename_axis(
-        index="Bedömning", columns=None
-    )
+    return _captioned(table, "Symbolerna i resultattavlan", "medlofte-analysis")
 
 
 def interpretation_markdown(evaluation: Evaluation, focus_area: str) -> str:
@@ -227,28 +752,20 @@ def interpretation_markdown(evaluation: Evaluation, focus_area: str) -> str:
         parts.append(
             "**Inget av fokusområdets mått kan bedömas med de data som finns här.** "
             "Det betyder inte att insatserna saknat effekt, utan att underlaget saknas; se "
-            "listan över saknade data nedan."
+            "avsnittet *Data som saknas*."
         )
     for _, row in head.sort_values("primary", ascending=False, kind="mergesort").iterrows():
-        label = "Primärt utfall" if row["primary"] else "Övrigt mått"
+        label = "primärt utfall" if row["primary"] else "övrigt mått"
         parts.append(
-            f"- **{row['name_sv']}** ({label.lower()}, "
+            f"- **{markdown_text(row['name_sv'])}** ({label}, "
             f"{KIND_SV[row['kind']]}, {DIRECTION_SV[row['desired_direction']]}): "
-            f"{row['verdict_sv']}"
+            f"{markdown_text(note_sv(row['verdict_sv']))}"
         )
     if (judged["verdict"] == "no_detectable_change").any():
         parts.append(
             "\n*Ingen påvisbar förändring* betyder inte *ingen förändring*: för små tal är den "
             "minsta förändring som hade kunnat upptäckas stor, och då är slutsatsen att vi "
             "inte kan avgöra saken."
-        )
-    levels = sorted(set(judged["msms_level"]))
-    if levels:
-        parts.append(
-            f"\nBedömningarna når nivå {', '.join(map(str, levels))} på Maryland-skalan "
-            "(Scientific Methods Scale). Ingen av dem visar orsakssamband med säkerhet: "
-            "annat kan ha förändrats samtidigt, och kommuner som väljs för att läget "
-            "var dåligt förbättras ofta ändå (regression mot medelvärdet)."
         )
     return "\n".join(parts)
 
@@ -258,13 +775,18 @@ def gaps_table(evaluation: Evaluation, focus_area: str | None = None) -> pd.Data
     gaps = evaluation.gaps
     if focus_area is not None:
         gaps = gaps.loc[gaps["focus_area"] == focus_area]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
-            "Indikator": gaps["name_sv"],
+            "Mått": gaps["name_sv"],
             "Saknade år": gaps["missing_years"],
-            "Var data finns": gaps["where_to_get"],
+            "Var uppgifterna finns": gaps["where_to_get"],
         }
-    ).reset_index(drop=True)
+    )
+    return _captioned(
+        table,
+        "Data som saknas: mått och år utan värde för kommunen",
+        "jämförelse av utvärderingsfilen med de bearbetade tabellerna (data/processed)",
+    )
 
 
 def coverage_table(evaluation: Evaluation) -> pd.DataFrame:
@@ -280,15 +802,20 @@ def coverage_table(evaluation: Evaluation) -> pd.DataFrame:
     for indicator in evaluation.config.indicators:
         years = sorted(own.loc[own["indicator_id"] == indicator, "year"])
         other = others.loc[others["indicator_id"] == indicator]
+        source = catalog.loc[indicator, "source"]
         rows.append(
             {
-                "Indikator": catalog.loc[indicator, "name_sv"],
-                "Källa": catalog.loc[indicator, "source"],
+                "Mått": catalog.loc[indicator, "name_sv"],
+                "Källa": SOURCE_NAMES_SV.get(source, source),
                 "År i kommunen": _years_text(years),
-                "Jämförelsekommuner med data": other["municipality_code"].nunique(),
+                "Jämförelsekommuner med data": str(other["municipality_code"].nunique()),
             }
         )
-    return pd.DataFrame(rows)
+    return _captioned(
+        pd.DataFrame(rows),
+        "Täckning: år med värden per mått",
+        _sources_of(evaluation, evaluation.config.indicators),
+    )
 
 
 def _years_text(years: list[int]) -> str:
@@ -311,12 +838,16 @@ def sources_table(raw_dir: Path = RAW_DIR) -> pd.DataFrame:
             "Hämtad": s["retrieved"],
             "Licens": s["licence"],
             "Källhänvisning": s["attribution"],
-            "Tillförlitlighet": s["confidence"],
-            "Filer": int(files.get(key, 0)),
+            "Tillförlitlighet": CONFIDENCE_SV.get(s["confidence"], s["confidence"]),
+            "Filer": str(int(files.get(key, 0))),
         }
-        for key, s in sorted(read_sources(raw_dir).items())
+        for key, s in sorted((k, source_sv(v)) for k, v in read_sources(raw_dir).items())
     ]
-    return pd.DataFrame(rows)
+    return _captioned(
+        pd.DataFrame(rows),
+        "Källorna till rapportens siffror",
+        "projektets källförteckning (data/raw/sources.csv och manifest.csv)",
+    )
 
 
 def context_figures_table(
@@ -325,19 +856,20 @@ def context_figures_table(
     """Secondary figures (quoted on public web pages) for the municipality: context only."""
     frame = pd.read_csv(processed_dir / "context_figures.csv", dtype=str, keep_default_na=False)
     own = frame.loc[frame["area_code"] == evaluation.config.municipality]
-    return (
-        pd.DataFrame(
-            {
-                "År": own["year"],
-                "Uppgift": own["indicator"],
-                "Värde": own["value"],
-                "Enhet": own["unit"],
-                "Citerad av": own["publisher_of_figure"],
-                "Kvalitet": own["quality"].map({"secondary": "sekundär (citat)"}),
-            }
-        )
-        .sort_values(["Uppgift", "År"], kind="mergesort")
-        .reset_index(drop=True)
+    table = pd.DataFrame(
+        {
+            "År": own["year"],
+            "Uppgift": own["indicator"],
+            "Värde": own["value"].map(localise_numbers),
+            "Enhet": own["unit"],
+            "Citerad av": own["publisher_of_figure"],
+            "Kvalitet": own["quality"].map({"secondary": "sekundär (citat)"}),
+        }
+    ).sort_values(["Uppgift", "År"], kind="mergesort")
+    return _captioned(
+        table,
+        "Sekundära uppgifter om kommunen, citerade på webbsidor (bara bakgrund)",
+        "webbsidorna i kolumnen Citerad av (data/raw/web_pages_transcribed)",
     )
 
 
@@ -353,14 +885,14 @@ def implementation_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DI
     """What the log says, or that there is none for this evaluation and how to supply it."""
     log = activity_log(evaluation, manual_dir)
     return implementation.implementation_markdown(
-        evaluation.config, evaluation.municipality_name, log, manual_dir
+        evaluation.config, markdown_text(evaluation.municipality_name), log, manual_dir
     )
 
 
 def implementation_summary(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
     """The implementation lines of "Svaret i korthet", one per focus area."""
     return implementation.implementation_summary_markdown(
-        evaluation.config, evaluation.municipality_name, manual_dir
+        evaluation.config, markdown_text(evaluation.municipality_name), manual_dir
     )
 
 
@@ -371,18 +903,28 @@ def activity_indicators_table(evaluation: Evaluation) -> pd.DataFrame:
     """The headline results of the police-activity indicators (outputs, not outcomes)."""
     results = evaluation.results
     rows = results.loc[results["headline"] & (results["kind"] == "police_activity")]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
-            "Indikator": rows["name_sv"],
-            "Skattning (95 %-intervall)": [
-                f"{_number(e)} ({_interval(lo, hi)})" if math.isfinite(e) else "–"
-                for e, lo, hi in zip(
-                    rows["estimate"], rows["ci_lower"], rows["ci_upper"], strict=True
-                )
+            "Mått": rows["name_sv"],
+            "Förändring (95 %-intervall)": [
+                f"{_change(row)} ({_change_interval(row)})"
+                if math.isfinite(row["estimate"])
+                else MISSING
+                for _, row in rows.iterrows()
             ],
             "Bedömning": rows["verdict"].map(VERDICTS_SV),
         }
-    ).reset_index(drop=True)
+    )
+    return _captioned(
+        table,
+        "Polisens aktivitet i statistiken: huvudskattning per mått",
+        _calculated_from(evaluation, rows["indicator_id"]),
+    )
+
+
+def _names(evaluation: Evaluation, indicators: Iterable[str]) -> list[str]:
+    names = evaluation.inputs.catalog.set_index("indicator_id")["name_sv"]
+    return [str(names.get(indicator, indicator)) for indicator in indicators]
 
 
 def settings_table(evaluation: Evaluation) -> pd.DataFrame:
@@ -394,39 +936,95 @@ def settings_table(evaluation: Evaluation) -> pd.DataFrame:
         ("Basår", years_label(config.baseline_years)),
         ("Uppföljning", years_label(config.followup_years)),
         ("Förperiod för trender", f"{config.pre_period[0]}–{config.pre_period[1]}"),
-        ("Signifikansnivå", f"{config.alpha:.2f}".replace(".", ",")),
+        ("Signifikansnivå", number(config.alpha, 2)),
         ("Jämförelsegrupp", evaluation.comparison_title or "uttrycklig lista"),
         ("Antal jämförelsekommuner", str(len(evaluation.comparison))),
         (
             "Län för enkätjämförelse",
-            evaluation.name_of(config.comparison.county) if config.comparison.county else "–",
+            evaluation.name_of(config.comparison.county) if config.comparison.county else MISSING,
         ),
-        ("Primära utfall", ", ".join(config.primary) or "katalogens"),
+        ("Primära utfall", ", ".join(_names(evaluation, config.primary)) or "katalogens"),
     ]
-    return pd.DataFrame(rows, columns=["Inställning", "Värde"])
-
-
-def show(table: pd.DataFrame, table_id: str = "") -> HTML:
-    """Display a table without its row numbers (and with a stable HTML id, if given)."""
-    markup = table.to_html(
-        index=False, border=0, classes="tabell", na_rep="–", table_id=table_id or None, escape=True
+    return _captioned(
+        pd.DataFrame(rows, columns=["Inställning", "Värde"]),
+        "Den här utvärderingens inställningar",
+        f"utvärderingsfilen {config.path}",
     )
-    return HTML(markup)
+
+
+GLOSSARY_SV: tuple[tuple[str, str], ...] = (
+    ("Basår och uppföljning", "Åren före löftet (basår) och åren då löftet gällt (uppföljning)."),
+    ("Förperiod", "Åren före basåret som används för att se hur utvecklingen gick innan löftet."),
+    (
+        "Brott per 100 000 invånare (takt)",
+        "Antal anmälda brott delat med folkmängden, så att kommuner av olika storlek kan jämföras.",
+    ),
+    ("Kvot", "Efter delat med före. 1 betyder ingen förändring, 1,3 en ökning med 30 %."),
+    ("Procentenheter", "Skillnaden mellan två andelar: från 20 % till 25 % är 5 procentenheter."),
+    (
+        "95 %-intervall (konfidensintervall)",
+        "Det spann där den verkliga förändringen sannolikt ligger. Ett brett intervall betyder "
+        "stor osäkerhet.",
+    ),
+    ("p-värde", "Hur ovanligt resultatet vore om inget hade förändrats. Litet p = ovanligt."),
+    (
+        "q-värde",
+        "p-värdet justerat för att många mått prövas samtidigt (Benjamini–Hochberg).",
+    ),
+    (
+        "Minsta upptäckbara förändring",
+        "Den förändring som hade upptäckts med 80 % sannolikhet (statistisk styrka). Är den "
+        "stor säger en utebliven förändring lite.",
+    ),
+    (
+        "Maryland-skalan (nivå)",
+        "Hur stark en utvärderingsdesign är, från 1 till 5. Nivå 2: före–efter i kommunen. "
+        "Nivå 3: före–efter jämfört med andra kommuner.",
+    ),
+    (
+        "Skillnad i skillnader",
+        "Kommunens förändring jämförd med jämförelsegruppens förändring under samma år.",
+    ),
+    (
+        "Syntetisk kontroll",
+        "En vägd blandning av jämförelsekommuner som liknar kommunen före löftet; den visar "
+        "hur det kunde ha gått utan löftet.",
+    ),
+    (
+        "Genomsnittlig avvikelse före (RMSPE)",
+        "Hur väl den syntetiska kontrollen följer kommunen före löftet; liten är bra.",
+    ),
+    (
+        "Överspridning",
+        "Mer variation mellan åren än slumpen ensam ger. Den gör intervallen bredare.",
+    ),
+    ("Mörkertal", "Brott som inte anmäls och därför inte syns i statistiken."),
+    ("Primärt utfall", "Ett mått som valdes i förväg som det viktigaste för fokusområdet."),
+)
+
+
+def glossary_table() -> pd.DataFrame:
+    """Ordlista: the technical terms of the report in plain Swedish."""
+    return _captioned(
+        pd.DataFrame(list(GLOSSARY_SV), columns=["Ord", "Betydelse"]),
+        "Ordlista",
+        "medlofte-analysis",
+    )
 
 
 def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> str:
-    """The answer in a few sentences: what could be judged, what it showed, what is missing."""
+    """Every primary outcome in a line: what could be judged, what it showed, what is missing."""
     head = evaluation.results.loc[evaluation.results["headline"]]
     primary = head.loc[head["primary"]]
     judged = primary.loc[primary["verdict"] != "cannot_judge"]
-    name = evaluation.municipality_name
+    name = markdown_text(evaluation.municipality_name)
     lines: list[str] = []
     if judged.empty:
         lines.append(
             f"**Underlaget räcker inte för att bedöma något av de {len(primary)} primära "
             f"utfallen för {name}.** Det är inget besked om att löftet saknat effekt: de "
             "tidsserier som behövs finns inte i de data som rapporten byggts på. Listan "
-            "*Data som saknas* nedan visar vilka serier och år som fattas och var de hämtas."
+            "*Data som saknas* visar vilka serier och år som fattas och var de hämtas."
         )
     else:
         counts = judged["verdict"].map(VERDICTS_SV).value_counts().sort_index()
@@ -439,8 +1037,9 @@ def summary_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> s
                 else ""
             )
             lines.append(
-                f"- **{row['name_sv']}**: {VERDICTS_SV[row['verdict']].lower()} "
-                f"({row['method_sv']}; skattning {_number(row['estimate'])}, "
+                f"- **{markdown_text(row['name_sv'])}**: "
+                f"{VERDICTS_SV[row['verdict']].lower()} "
+                f"({markdown_text(row['method_sv'])}; skattning {number(row['estimate'])}, "
                 f"95 %-intervall {_interval(row['ci_lower'], row['ci_upper'])}, "
                 f"q = {_p(row['q_value'])}{detectable})."
             )
@@ -460,13 +1059,15 @@ def pledge_markdown(evaluation: Evaluation, focus_area: str) -> str:
     """The pledge's words for a focus area; when another municipality is evaluated on these
     focus areas, whose pledge they come from."""
     config = evaluation.config
-    text = config.pledge.get(focus_area, "")
+    # The pledge's words come from the evaluation file: shown as text (italic), never markup.
+    text = markdown_text(config.pledge.get(focus_area, "").replace("*", ""))
     if not text:
         return f"Fokusområde: *{FOCUS_AREAS[focus_area]}*."
+    text = f"*{text}*"
     if config.pledge_municipality in ("", config.municipality):
         return f"Löftet: {text}"
-    owner = genitive(evaluation.name_of(config.pledge_municipality))
-    target = evaluation.municipality_name
+    owner = markdown_text(genitive(evaluation.name_of(config.pledge_municipality)))
+    target = markdown_text(evaluation.municipality_name)
     return f"{owner} löfte, vars fokusområde här används för {target}: {text}"
 
 
@@ -482,10 +1083,9 @@ def municipality_population(evaluation: Evaluation) -> float:
 
 
 def _about(population: float) -> str:
-    """60 000 for 59 964; 2 significant figures, space as thousands separator."""
+    """60 000 for 59 964; 2 significant figures, thin space as thousands separator."""
     digits = max(int(math.floor(math.log10(population))) - 1, 0)
-    rounded = int(round(population, -digits))
-    return f"{rounded:,}".replace(",", " ")
+    return integer(round(population, -digits))
 
 
 def size_note_sv(evaluation: Evaluation) -> str:
@@ -506,9 +1106,9 @@ def size_note_sv(evaluation: Evaluation) -> str:
         return f"{who} kan den inte räknas ut här: basårets antal saknas."
     median = float(mde.median())
     return (
-        f"{who} är den här omkring {(median - 1) * 100:+.0f} % (median över de {len(mde)} "
+        f"{who} är den här omkring {percent_change(median)} (median över de {len(mde)} "
         "mått där den kunde räknas ut)."
-    ).replace("-", "−")
+    )
 
 
 def reading_guide_markdown(evaluation: Evaluation) -> str:
@@ -525,5 +1125,78 @@ def reading_guide_markdown(evaluation: Evaluation) -> str:
             "Ingen nivå bevisar orsakssamband.",
             "- Utan uppgifter om vad som faktiskt gjordes (årshjulet) kan vi inte skilja "
             "*fungerade inte* från *genomfördes inte*: se avsnittet om genomförande.",
+            "- Symbolerna i resultattavlan: ▼ förbättring, ▲ försämring (eller mer polisiär "
+            "aktivitet), ◆ tvetydig förändring, ○ ingen påvisbar förändring, = endast "
+            "beskrivande, ? kan inte bedömas.",
         ]
+    )
+
+
+# --- Figures with captions -----------------------------------------------------------------------
+
+
+def _has_values(evaluation: Evaluation, indicator: str) -> bool:
+    """True when the municipality or a comparison municipality has a value for `indicator`."""
+    frame = evaluation.inputs.indicators
+    codes = (evaluation.config.municipality, *evaluation.comparison)
+    return bool(
+        (
+            (frame["indicator_id"] == indicator)
+            & frame["municipality_code"].isin(codes)
+            & frame["value"].notna()
+        ).any()
+    )
+
+
+def show_trends(evaluation: Evaluation, focus_area: str) -> None:
+    """Each indicator of a focus area over time, with its numbered caption and source.
+
+    Indicators without any value, for the municipality or its comparison group, get no empty
+    figure: one sentence names them."""
+    from medlofte_analysis import plots
+
+    catalog = evaluation.inputs.catalog.set_index("indicator_id")
+    missing: list[str] = []
+    for indicator in evaluation.config.focus_areas.get(focus_area, ()):
+        name = catalog.loc[indicator, "name_sv"]
+        if not _has_values(evaluation, indicator):
+            missing.append(name)
+            continue
+        caption = (
+            f"{name}: {evaluation.municipality_name} per år jämfört med jämförelsegruppen "
+            "(streckad linje: median; grått fält: lägsta till högsta värde)"
+        )
+        show_figure(
+            plots.trend_figure(evaluation, indicator), caption, _sources_of(evaluation, [indicator])
+        )
+    if missing:
+        display(
+            HTML(
+                '<p class="saknas">Inget diagram för '
+                + html_text("; ".join(missing))
+                + f": varken {html_text(evaluation.municipality_name)} eller jämförelsegruppen "
+                "har några värden (se avsnittet Data som saknas).</p>"
+            )
+        )
+
+
+def show_estimates(evaluation: Evaluation, focus_area: str | None = None) -> None:
+    """The headline estimate of each indicator with its 95 % interval (forest plot); the
+    primary outcomes when no focus area is given."""
+    from medlofte_analysis import plots
+
+    results = evaluation.results
+    if focus_area is None:
+        rows = results.loc[results["primary"]]
+        title = "Primära utfall: huvudskattning med 95 %-intervall"
+    else:
+        rows = results.loc[results["focus_area"] == focus_area]
+        title = f"{FOCUS_AREAS.get(focus_area, focus_area)}: huvudskattning med 95 %-intervall"
+    if not (rows["headline"] & rows["estimate"].notna()).any():
+        display(HTML('<p class="saknas">Inga skattningar att visa: data saknas för måtten.</p>'))
+        return
+    show_figure(
+        plots.forest_figure(rows, title),
+        title,
+        _calculated_from(evaluation, rows["indicator_id"].unique()),
     )

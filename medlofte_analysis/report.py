@@ -12,14 +12,17 @@ starts, executes the notebooks of `REPORT_ORDER`, and writes `reports/<config id
 from __future__ import annotations
 
 import copy
+import datetime
 import html
 import os
 import re
+import subprocess
 import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -44,6 +47,7 @@ from medlofte_analysis.evaluation_config import (
     load_config,
     name_run,
 )
+from medlofte_analysis.presentation import CONFIDENCE_SV, html_text, markdown_text, source_sv
 
 REPORT_ORDER: tuple[str, ...] = (
     "01-sammanfattning.ipynb",
@@ -59,44 +63,104 @@ DEFAULT_CONFIG: str = "evaluations/knivsta-2024-2025.toml"
 OTHER_RUNS_DIR: str = "kommuner"  # git-ignored; pytest's testpaths leave it out
 KERNEL_NAME: str = "python3"
 REMOVE_TAG: str = "remove-in-report"
+LEAD_TAG: str = (
+    "lead"  # cells shown first, before the table of contents (question, answer, scorecard)
+)
 INJECTED_CELL_ID: str = "injected-parameters"
 TOC_ID: str = "innehall"
-CONFIDENCE_SV: dict[str, str] = {"high": "hög", "medium": "medel", "low": "låg"}
 _HEADING = re.compile(r"^ {0,3}(#{1,2})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_URL = re.compile(r"https?://[^\s<>)\"]+")
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>]|(?<!\w)_|_(?!\w))")  # intraword _ is literal
+_CAPTION_NUMBER = re.compile(
+    r'<span class="nr" data-typ="(Figur|Tabell)">(?:Figur|Tabell)\.</span>'
+)
 
 # A template on top of nbconvert's "lab" template: no script or stylesheet fetched over the
-# network (require.js, MathJax, mermaid, widgets are dropped), a table of contents after <main>.
+# network (require.js, MathJax, mermaid, widgets are dropped), the report's header after <main>,
+# Swedish alternative text on images, and the report's stylesheet (screen and A4 print).
 _TEMPLATE_NAME = "medlofte_report.html.j2"
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" class="diagram"
+alt="{{ output.metadata.get('alt', 'Diagram; se figurtexten under bilden') | escape_html }}">
+</div>
+{%- endblock data_png %}
 {%- block extra_css -%}
 <style type="text/css">
-main { max-width: 60rem; margin: 0 auto; }
-.rapport-titel { font-size: 1.9em; font-weight: bold; margin: 1rem 0 0.5rem;
-  font-family: var(--jp-content-font-family, sans-serif); }
-.rapport-huvud p { font-family: var(--jp-content-font-family, sans-serif); }
+:root { --rapport-bredd: 60rem; }
+body { font-family: var(--jp-content-font-family, system-ui, sans-serif); }
+main { max-width: var(--rapport-bredd); margin: 0 auto; padding: 0 1rem; }
+.rapport-huvud { margin: 1rem 0 0.5rem; }
+.rapport-titel { font-size: 1.7em; font-weight: bold; margin: 0 0 0.4rem; line-height: 1.25; }
+.rapport-fakta { font-size: 0.9em; color: #333; margin: 0; }
+.rapport-fakta span + span::before { content: " · "; }
 nav#innehall { margin: 1.5rem 0 2rem; padding: 0.75rem 1.25rem; border: 1px solid #ccc;
-  font-family: var(--jp-content-font-family, sans-serif);
   font-size: var(--jp-content-font-size1, 14px); }
 nav#innehall .toc-titel { font-weight: bold; font-size: 1.2em; margin: 0 0 0.5rem; }
-nav#innehall ul { margin: 0; padding-left: 0; list-style: none; }
-nav#innehall li.toc-h1 { font-weight: bold; margin-top: 0.4rem; }
-nav#innehall li.toc-h2 { margin-left: 1.5rem; }
-table.tabell td, table.tabell th { text-align: left; vertical-align: top; }
-@media print { nav#innehall { page-break-after: always; } }
+nav#innehall ul { margin: 0; padding-left: 0; list-style: none; columns: 2; }
+nav#innehall li { margin: 0.15rem 0; break-inside: avoid; }
+/* Figures: the full text width, readable when printed. */
+img.diagram { width: 100%; max-width: 100%; height: auto; }
+.jp-OutputArea-output { overflow-x: visible; }
+.bildtext { font-weight: bold; margin: 0.4rem 0 0.2rem; }
+.kalla { font-size: 0.85em; color: #333; margin: 0.2rem 0 1.2rem; }
+/* Tables: text left, numbers right, long words wrap: every column stays inside the page. */
+.tabellram { max-width: 100%; }
+table.tabell, .jp-RenderedHTMLCommon table.tabell { width: 100%; table-layout: auto;
+  border-collapse: collapse; font-size: 0.85em; }
+table.tabell th, table.tabell td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem;
+  border-bottom: 1px solid #ddd; overflow-wrap: break-word; hyphens: auto; }
+/* Narrow windows and the printed A4 page: a long word may break, so that no column is lost. */
+@media (max-width: 900px), print {
+  table.tabell th, table.tabell td { overflow-wrap: anywhere; }
+  table.tabell td.tal { white-space: normal; }
+}
+table.tabell th { border-bottom: 2px solid #555; }
+table.tabell .tal { text-align: right; }
+table.tabell td.tal { white-space: nowrap; }
+table.tabell td.tal small { white-space: normal; }
+.jp-RenderedHTMLCommon table.tabell td, .jp-RenderedHTMLCommon table.tabell th { max-width: none; }
+.jp-RenderedHTMLCommon table.tabell .text { text-align: left; }
+.jp-RenderedHTMLCommon table.tabell .tal { text-align: right; }
+/* Scorecard: symbol, word and colour (Okabe-Ito palette) say the same thing. */
+.resultattavla table.tabell { font-size: 0.95em; }
+.resultattavla td { border-left: 0; }
+.resultattavla .symbol { font-size: 1.2em; font-weight: bold; }
+.bedomning-battre { background: #d6ebf7; border-left: 6px solid #0072b2 !important; }
+.bedomning-samre { background: #fbe0cc; border-left: 6px solid #d55e00 !important; }
+.bedomning-aktivitet { background: #e8f4e0; border-left: 6px solid #009e73 !important; }
+.bedomning-tvetydig { background: #fdf1cc; border-left: 6px solid #e69f00 !important; }
+.bedomning-ingen { background: #eeeeee; border-left: 6px solid #777777 !important; }
+.bedomning-saknas { background: #ffffff; border-left: 6px dashed #999999 !important; }
+@media print {
+  @page { size: A4; margin: 18mm 15mm; }
+  main { max-width: none; padding: 0; }
+  nav#innehall { page-break-after: always; }
+  table.tabell { font-size: 8.5pt; }
+  .tabellblock, img.diagram { break-inside: avoid; }
+  .jp-Cell { break-inside: auto; }
+}
 </style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
-{{ resources.medlofte_toc }}
+{{ resources.medlofte_header }}
 {%- endblock body_header -%}
 """
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What the report's header says about itself: dates, version and whom to contact."""
+
+    data_date: str = ""
+    report_date: str = ""
+    version: str = ""
+    contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -342,22 +406,28 @@ def _anchor_headings(source: str, used: set[str]) -> tuple[str, list[Heading]]:
     return "\n".join(lines), headings
 
 
-def _title_html(title: str) -> str:
-    """The report's title and a one-line description of what it is."""
+def _header_html(title: str, info: ReportInfo) -> str:
+    """The report's title and, on one line, the date of the data and of the report, the
+    version and the contact."""
+    facts = [
+        ("Uppgifterna", info.data_date),
+        ("Rapporten", info.report_date),
+        ("Version", info.version),
+        ("Kontakt", info.contact),
+    ]
+    line = "".join(f"<span>{label}: {html_text(value)}</span>" for label, value in facts if value)
     return (
         '<header class="rapport-huvud">'
-        f'<p class="rapport-titel" role="heading" aria-level="1">{html.escape(title)}</p>'
-        "<p>Utvärderingsrapport skapad med medlofte-analysis från publicerad statistik. "
-        "Sammanfattningen kommer först; metod, begränsningar och källor sist.</p>"
-        "</header>"
+        f'<p class="rapport-titel" role="heading" aria-level="1">{html_text(title)}</p>'
+        + (f'<p class="rapport-fakta">{line}</p>' if line else "")
+        + "</header>"
     )
 
 
 def _toc_html(headings: Sequence[Heading]) -> str:
-    """The table of contents: one link per heading, in reading order."""
+    """The table of contents: one link per chapter (level-1 heading), in reading order."""
     items = [
-        f'<li class="toc-h{h.level}"><a href="#{h.anchor}">{html.escape(h.text)}</a></li>'
-        for h in headings
+        f'<li><a href="#{h.anchor}">{html_text(h.text)}</a></li>' for h in headings if h.level == 1
     ]
     return "\n".join(
         [
@@ -371,44 +441,113 @@ def _toc_html(headings: Sequence[Heading]) -> str:
     )
 
 
+def _without_repeats(cell: nbformat.NotebookNode, seen: set[str]) -> nbformat.NotebookNode:
+    """The cell without Markdown outputs already shown earlier in the report (the context
+    block each notebook prints for the analyst appears once in the report)."""
+    kept = []
+    for output in cell.get("outputs", []):
+        text = output.get("data", {}).get("text/markdown")
+        if text is not None and text in seen:
+            continue
+        if text is not None:
+            seen.add(text)
+        kept.append(output)
+    cell.outputs = kept
+    return cell
+
+
 def _report_cells(
-    notebook: nbformat.NotebookNode, index: int, used: set[str]
-) -> tuple[list[nbformat.NotebookNode], list[Heading]]:
-    """The cells of one notebook as they go into the report, and its headings."""
+    notebook: nbformat.NotebookNode, index: int, used: set[str], seen: set[str]
+) -> tuple[list[nbformat.NotebookNode], list[nbformat.NotebookNode], list[Heading]]:
+    """The cells of one notebook as they go into the report (lead cells apart), and its
+    headings. `seen`: the Markdown outputs already in the report."""
+    lead: list[nbformat.NotebookNode] = []
     cells: list[nbformat.NotebookNode] = []
     headings: list[Heading] = []
     for number, original in enumerate(notebook.cells):
-        if REMOVE_TAG in original.metadata.get("tags", []):
+        tags = original.metadata.get("tags", [])
+        if REMOVE_TAG in tags:
             continue
         if original.cell_type == "code" and not original.get("outputs"):
             continue
         cell = copy.deepcopy(original)
         cell["id"] = f"nb{index}-{number}"
+        if cell.cell_type == "code" and not _without_repeats(cell, seen).outputs:
+            continue
         if cell.cell_type == "markdown":
             cell.source, found = _anchor_headings(cell.source, used)
             headings += found
-        cells.append(cell)
-    return cells, headings
+        (lead if LEAD_TAG in tags else cells).append(cell)
+    return lead, cells, headings
 
 
 def _merge(
     notebooks: Sequence[Path], title: str, appendix_markdown: str
 ) -> tuple[nbformat.NotebookNode, list[Heading]]:
-    """One notebook holding every notebook's report cells, then the appendix."""
+    """One notebook: the lead cells (question, answer, scorecard), the table of contents,
+    every notebook's report cells in order, then the appendix."""
     used: set[str] = {TOC_ID}
+    seen: set[str] = set()
     merged = nbformat.v4.new_notebook()
+    lead: list[nbformat.NotebookNode] = []
+    body: list[nbformat.NotebookNode] = []
     headings: list[Heading] = []
     for index, path in enumerate(notebooks):
         notebook = nbformat.read(path, as_version=4)
         if index == 0:
             merged.metadata = copy.deepcopy(notebook.metadata)
-        cells, found = _report_cells(notebook, index, used)
-        merged.cells += cells
+        first, cells, found = _report_cells(notebook, index, used, seen)
+        lead += first
+        body += cells
         headings += found
     source, found = _anchor_headings(appendix_markdown, used)
-    merged.cells.append(nbformat.v4.new_markdown_cell(source, id="bilaga"))
+    body.append(nbformat.v4.new_markdown_cell(source, id="bilaga"))
+    headings += found
+    toc = nbformat.v4.new_markdown_cell(_toc_html(headings), id="toc")
+    merged.cells = [*lead, toc, *body]
     merged.metadata["title"] = title
-    return merged, headings + found
+    return merged, headings
+
+
+def number_captions(body: str) -> str:
+    """Number the captions in reading order: 'Figur 1.', 'Figur 2.', 'Tabell 1.', ..."""
+    counts: Counter[str] = Counter()
+
+    def numbered(match: re.Match[str]) -> str:
+        kind = match.group(1)
+        counts[kind] += 1
+        return f'<span class="nr" data-typ="{kind}">{kind} {counts[kind]}.</span>'
+
+    return _CAPTION_NUMBER.sub(numbered, body)
+
+
+class _LiveMarkup(HTMLParser):
+    """Finds markup that would run in a browser: script elements, event-handler attributes,
+    and javascript:/vbscript:/data:text links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "iframe", "object", "embed"}:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            target = "".join((value or "").split()).lower()
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=…>")
+            elif name in {"href", "src", "action", "formaction"} and target.startswith(
+                ("javascript:", "vbscript:", "data:text")
+            ):
+                self.found.append(f"<{tag} {name}={target[:20]}…>")
+
+
+def live_markup(body: str) -> list[str]:
+    """The live constructs (script, on… handlers, javascript: links) in an HTML document."""
+    parser = _LiveMarkup()
+    parser.feed(body)
+    parser.close()
+    return parser.found
 
 
 def _exporter() -> Any:
@@ -429,12 +568,19 @@ def _exporter() -> Any:
 
 
 def export_report(
-    notebooks: Sequence[Path], output_html: Path, title: str, appendix_markdown: str
+    notebooks: Sequence[Path],
+    output_html: Path,
+    title: str,
+    appendix_markdown: str,
+    info: ReportInfo | None = None,
 ) -> Path:
-    """Write one standalone HTML report of the notebooks, in order, with a table of contents.
+    """Write one standalone HTML report of the notebooks: header, the cells tagged `lead`
+    (question, answer, scorecard), a table of contents, the other cells in order, the appendix.
 
-    Cells tagged `remove-in-report` and code cells without output are left out; the
-    appendix (markdown) comes last. The file is byte-identical across exports.
+    Cells tagged `remove-in-report` and code cells without output are left out. Captions are
+    numbered in reading order. The file is byte-identical across exports of the same inputs
+    and `info`. A report holding live markup (script, event handlers, javascript: links) is
+    refused, not written.
     """
     paths = [Path(p) for p in notebooks]
     missing = [p.name for p in paths if not p.exists()]
@@ -442,13 +588,17 @@ def export_report(
         raise InputError(
             paths[0].parent, None, "the executed notebooks (execute them first)", missing
         )
-    merged, headings = _merge(paths, title, appendix_markdown)
+    merged, _ = _merge(paths, title, appendix_markdown)
     resources = {
         "metadata": {"name": title, "path": str(paths[0].parent) if paths else "."},
-        "medlofte_toc": _title_html(title) + "\n" + _toc_html(headings),
+        "medlofte_header": _header_html(title, info or ReportInfo()),
     }
     body, _ = _exporter().from_notebook_node(merged, resources=resources)
+    body = number_captions(body)
     output_html = Path(output_html)
+    unsafe = live_markup(body)
+    if unsafe:
+        raise InputError(output_html, "HTML", "text without live markup", unsafe[0])
     _write_atomic(output_html, body if body.endswith("\n") else body + "\n")
     return output_html
 
@@ -456,32 +606,23 @@ def export_report(
 # --- Sources appendix ----------------------------------------------------------------------------
 
 
-def _md_text(text: str) -> str:
-    """Escape markdown in free text, turning web addresses into links."""
-    parts: list[str] = []
-    position = 0
-    for match in _URL.finditer(text):
-        parts.append(_MD_SPECIAL.sub(r"\\\1", text[position : match.start()]))
-        parts.append(f"<{match.group(0)}>")
-        position = match.end()
-    parts.append(_MD_SPECIAL.sub(r"\\\1", text[position:]))
-    return "".join(parts)
-
-
 def _source_item(source: dict[str, str], files: int, derived: int) -> str:
-    """One source as a markdown list item (Swedish)."""
+    """One source as a markdown list item in Swedish; every field is escaped text."""
+    source = source_sv(source)
     confidence = CONFIDENCE_SV.get(source["confidence"], source["confidence"])
+    raw_files = "1 råfil" if files == 1 else f"{files} råfiler"
     lines = [
-        f"- **{_md_text(source['title'])}** ({_md_text(source['publisher'])}), "
-        f"id `{source['source_id']}`",
-        f"  - Källhänvisning: {_md_text(source['attribution'])}",
-        f"  - Ursprung: {_md_text(source['origin'])}",
-        f"  - Hämtad: {_md_text(source['retrieved'])}; licens: {_md_text(source['licence'])}",
-        f"  - Tillförlitlighet: {_md_text(confidence)}; råfiler: {files}"
+        f"- **{markdown_text(source['title'])}** ({markdown_text(source['publisher'])}), "
+        f"id {markdown_text(source['source_id'])}",
+        f"  - Källhänvisning: {markdown_text(source['attribution'])}",
+        f"  - Ursprung: {markdown_text(source['origin'], links=True)}",
+        f"  - Hämtad: {markdown_text(source['retrieved'])}; licens: "
+        f"{markdown_text(source['licence'])}",
+        f"  - Tillförlitlighet: {markdown_text(confidence)}; {raw_files}"
         + (f" (varav {derived} härledda ur andra råfiler)" if derived else ""),
     ]
     if source["note"].strip():
-        lines.append(f"  - Anmärkning: {_md_text(source['note'])}")
+        lines.append(f"  - Anmärkning: {markdown_text(source['note'])}")
     return "\n".join(lines)
 
 
@@ -496,7 +637,7 @@ def sources_appendix_markdown(raw_dir: Path = RAW_DIR) -> str:
     items = [_source_item(sources[key], files[key], derived[key]) for key in sorted(sources)]
     return "\n".join(
         [
-            "## Källor",
+            "# Källor",
             "",
             "Rapportens siffror bygger på följande publicerade källor. Ange källan enligt "
             "källhänvisningen när siffrorna återanvänds.",
@@ -509,6 +650,94 @@ def sources_appendix_markdown(raw_dir: Path = RAW_DIR) -> str:
             "(`data/processed/build_record.json`).",
             "",
         ]
+    )
+
+
+# --- What the header says about the report -------------------------------------------------------
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _long_date(day: datetime.date) -> str:
+    """'27 november 2026' (Babel, Swedish)."""
+    from babel.dates import format_date
+
+    return format_date(day, format="long", locale="sv_SE")
+
+
+def report_day() -> datetime.date:
+    """The report's date: SOURCE_DATE_EPOCH when set (reproducible builds), else today (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC).date()
+    return datetime.datetime.now(tz=datetime.UTC).date()
+
+
+def version_text(root: Path = PROJECT_ROOT) -> str:
+    """'medlofte-analysis 0.1.0 (git 2aaba08)', saying so if the work tree has changes."""
+    from medlofte_analysis import __version__
+
+    text = f"medlofte-analysis {__version__}"
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "medlofte_analysis",
+                "notebooks",
+                "evaluations",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return f"{text} (git {commit}" + (", med lokala ändringar)" if changed else ")")
+
+
+def data_date_text(
+    config: EvaluationConfig, indicators: pd.DataFrame, raw_dir: Path = RAW_DIR
+) -> str:
+    """The newest year with a value for the municipality, and when the sources were retrieved."""
+    from medlofte_analysis.manifest import read_sources
+
+    own = indicators.loc[
+        (indicators["municipality_code"] == config.municipality)
+        & indicators["indicator_id"].isin(config.indicators)
+        & indicators["value"].notna()
+    ]
+    year = f"t.o.m. {int(own['year'].max())}" if len(own) else "inga värden för kommunen"
+    dates = sorted(
+        found for row in read_sources(raw_dir).values() for found in _DATE.findall(row["retrieved"])
+    )
+    if not dates:
+        return year
+    newest = datetime.date.fromisoformat(dates[-1])
+    return f"{year} (källorna hämtade senast {_long_date(newest)})"
+
+
+def report_info(config: EvaluationConfig) -> ReportInfo:
+    """The header facts of the report of `config`."""
+    indicators = pd.read_csv(PROCESSED_DIR / "indicators.csv", dtype={"municipality_code": str})
+    return ReportInfo(
+        data_date=data_date_text(config, indicators),
+        report_date=_long_date(report_day()),
+        version=version_text(),
+        contact=config.contact or "ej angiven i utvärderingsfilen",
     )
 
 
@@ -584,6 +813,7 @@ def run_report(
         output_dir(config, reports_dir) / f"{config.id}.html",
         config.title,
         sources_appendix_markdown(RAW_DIR) + "\n" + implementation.log_source_markdown(config),
+        report_info(config),
     )
     export_seconds = perf_counter() - started
     started = perf_counter()
@@ -593,7 +823,7 @@ def run_report(
         from medlofte_analysis.publication import write_publications
 
         evaluation = run_evaluation(_relative_config(config_path), municipality or "")
-        publications = write_publications(evaluation, executed, Path(reports_dir))
+        publications = write_publications(evaluation, executed, output_dir(config, reports_dir))
     return ReportResult(
         html=html_path,
         notebooks=executed,

@@ -1,7 +1,27 @@
 """Reader-facing text: Swedish notes, rounded tables, honest summaries."""
 
-from medlofte_analysis.evaluate import run_evaluation
-from medlofte_analysis.presentation import note_sv, summary_markdown
+import html as html_module
+
+import pandas as pd
+import pytest
+
+from medlofte_analysis.evaluate import Evaluation, run_evaluation
+from medlofte_analysis.presentation import (
+    UNKNOWN_NOTE_SV,
+    answer_markdown,
+    note_sv,
+    results_table,
+    scorecard_html,
+    show,
+    source_sv,
+    summary_markdown,
+    table_html,
+)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Evaluation:
+    return run_evaluation("evaluations/demo-dalarna.toml")
 
 
 def test_statistics_notes_are_translated_to_swedish():
@@ -9,8 +29,87 @@ def test_statistics_notes_are_translated_to_swedish():
     assert note_sv(note) == "Trend 2017–2022 (6 år). förperioden innehåller pandemiåren 2020–2021"
 
 
-def test_an_unknown_note_is_kept_as_it_is():
-    assert note_sv("GLM did not converge") == "GLM did not converge"
+def test_an_unknown_english_note_becomes_a_generic_swedish_sentence():
+    assert note_sv("GLM did not converge") == UNKNOWN_NOTE_SV
+
+
+def test_an_unknown_reason_code_becomes_a_generic_swedish_sentence():
+    assert note_sv("new_reason_code") == UNKNOWN_NOTE_SV
+
+
+def test_a_known_clause_is_kept_beside_an_unknown_one():
+    note = "ett enda basår. the model did not converge at all"
+    assert note_sv(note) == f"ett enda basår. {UNKNOWN_NOTE_SV}"
+
+
+def test_one_event_takes_the_singular():
+    assert note_sv("1 händelser 2022, 4 2024") == "1 händelse 2022, 4 2024"
+
+
+def test_numbers_in_notes_get_a_decimal_comma_and_grouped_thousands():
+    note = "1510 händelser 2022; överspridning 37.59 från trendanpassningen"
+    assert note_sv(note) == "1\u202f510 händelser 2022; överspridning 37,59 från trendanpassningen"
+
+
+def test_english_fragments_seen_in_the_demonstration_are_translated():
+    note = (
+        "7 comparison unit(s) with zero counts in all years dropped (no information): 2021, "
+        "2023; target has zero counts in the follow-up: ratio of rate ratios is 0 and the Wald "
+        "interval undefined (use an exact conditional method)"
+    )
+    text = note_sv(note)
+    assert text.startswith("7 jämförelsekommuner saknar händelser alla år")
+    assert UNKNOWN_NOTE_SV not in text
+
+
+def test_shipped_source_descriptions_are_swedish():
+    row = {
+        "source_id": "kolada_rkolada",
+        "title": "Kolada KPI metadata",
+        "note": "Metadata only; no Knivsta values.",
+        "publisher": "Kolada (RKA)",
+        "retrieved": "2026-04-16 (repository commit date)",
+    }
+    assert source_sv(row)["note"].startswith("Bara metadata")
+
+
+def test_a_table_right_aligns_number_columns_and_left_aligns_text():
+    html = table_html(pd.DataFrame({"Mått": ["Rån"], "Antal": ["1\u202f510"]}))
+    assert '<td class="text">Rån</td>' in html and '<td class="tal">1\u202f510</td>' in html
+
+
+def test_a_shown_table_has_a_caption_and_a_source_line():
+    html = show(pd.DataFrame({"a": ["x"]}), caption="Något", source="Brå").data
+    assert 'data-typ="Tabell">Tabell.</span> Något' in html
+    assert '<p class="kalla">Källa: Brå</p>' in html
+
+
+def test_results_table_carries_its_caption_and_source(demo):
+    table = results_table(demo, "narkotika")
+    assert table.attrs["caption"].startswith("Insatser i samverkan mot narkotika")
+    assert "Brå" in table.attrs["source"]
+
+
+def test_results_table_has_no_decimal_point(demo):
+    table = results_table(demo, "unga")
+    text = " ".join(table.astype(str).to_numpy().ravel())
+    assert not __import__("re").search(r"\d\.\d", text)
+
+
+def test_scorecard_has_one_row_per_primary_outcome(demo):
+    html = scorecard_html(demo).data
+    assert html.count("<tr>") == 1 + len(demo.config.primary)
+
+
+def test_scorecard_shows_before_after_change_interval_and_a_symbol(demo):
+    html = scorecard_html(demo).data
+    assert "→" in html and "%-intervall" in html
+    assert '<span class="symbol" aria-hidden="true">○</span> Ingen påvisbar förändring' in html
+
+
+def test_answer_is_three_to_five_sentences(demo):
+    sentences = [s for s in answer_markdown(demo).split(". ") if s.strip()]
+    assert 3 <= len(sentences) <= 5
 
 
 def test_knivsta_summary_says_the_data_are_missing_not_that_nothing_worked(shipped_processed_dir):
@@ -60,4 +159,29 @@ def test_a_pledge_borrowed_from_another_municipality_says_whose_it_is(shipped_pr
     assert pledge_markdown(habo, "narkotika") == (
         "Knivstas löfte, vars fokusområde här används för Håbo: "
         "*Insatser i samverkan mot narkotika.*"
+    )
+
+
+def test_trends_without_any_value_are_named_not_drawn(monkeypatch):
+    from matplotlib.figure import Figure
+
+    from medlofte_analysis import presentation
+
+    shown: list[object] = []
+    monkeypatch.setattr(presentation, "display", lambda obj, **_: shown.append(obj))
+    evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml")
+    presentation.show_trends(evaluation, "unga")
+    figures = [obj for obj in shown if isinstance(obj, Figure)]
+    note = html_module.unescape(shown[-1].data)
+    names = evaluation.inputs.catalog.set_index("indicator_id")["name_sv"]
+    named = [i for i in evaluation.config.focus_areas["unga"] if names[i] in note]
+    assert note.startswith('<p class="saknas">Inget diagram för')
+    assert len(figures) + len(named) == len(evaluation.config.focus_areas["unga"])
+
+
+def test_one_dropped_comparison_municipality_takes_the_singular():
+    note = "1 comparison unit(s) with zero counts in all years dropped (no information): 2021"
+    assert note_sv(note) == (
+        "1 jämförelsekommun saknar händelser alla år och ger ingen information; den räknas "
+        "inte (2021)"
     )

@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from medlofte_analysis.config import EVALUATIONS_DIR, RAW_DIR
 from medlofte_analysis.errors import ConfigError
 from medlofte_analysis.manifest import read_sources
+from medlofte_analysis.presentation import markdown_text, source_sv
 from medlofte_analysis.report import (
     DEFAULT_CONFIG,
     REPORT_ORDER,
@@ -145,17 +146,20 @@ def test_failing_cell_raises_and_writes_nothing(tmp_path: Path) -> None:
     assert not output.parent.exists() or not any(output.parent.iterdir())
 
 
-def test_export_toc_links_every_heading_with_unique_anchors(report_html: str) -> None:
+def test_export_toc_links_every_chapter(report_html: str) -> None:
     nav = report_html[report_html.index('id="innehall"') : report_html.index("</nav>")]
     links = [part.split('"')[0] for part in nav.split('href="#')[1:]]
-    assert links == [
+    assert links == ["resultattavla-for-knivsta", "resultattavla-for-knivsta-2"]
+
+
+def test_export_gives_every_heading_a_unique_anchor(report_html: str) -> None:
+    for anchor in (
         "resultattavla-for-knivsta",
         "diagram-over-aren",
         "resultattavla-for-knivsta-2",
         "diagram-over-aren-2",
         "bilaga-kallor",
-    ]
-    for anchor in links:
+    ):
         assert report_html.count(f'id="{anchor}"') == 1
 
 
@@ -197,11 +201,11 @@ def test_export_twice_gives_identical_bytes(executed: Path, tmp_path: Path) -> N
 
 def test_sources_appendix_lists_every_source_with_attribution() -> None:
     markdown = sources_appendix_markdown(RAW_DIR)
-    assert markdown.startswith("## Källor")
+    assert markdown.startswith("# Källor")
     assert "sha256" in markdown
     for source_id, source in read_sources(RAW_DIR).items():
-        item = markdown[markdown.index(f"`{source_id}`") :].split("\n- ")[0]
-        assert source["attribution"] in item
+        item = markdown[markdown.index(f"id {markdown_text(source_id)}") :].split("\n- ")[0]
+        assert markdown_text(source_sv(source)["attribution"]) in item
 
 
 def test_report_order_starts_with_summary_and_ends_with_methods() -> None:
@@ -254,3 +258,19 @@ def test_editing_the_parameters_cell_changes_what_the_notebook_computes(
     ).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "kommun=0305" in printed and "kommun=0330" not in printed
+
+
+def test_export_shows_a_repeated_markdown_output_once(tmp_path: Path) -> None:
+    paths = []
+    for name in ("01-a.ipynb", "02-b.ipynb"):
+        cell = new_code_cell("Markdown(intro)", execution_count=1)
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data", data={"text/markdown": "**Kontext** som upprepas", "text/plain": ""}
+            )
+        ]
+        notebook = new_notebook(cells=[new_markdown_cell(f"# Kapitel {name}"), cell])
+        nbformat.write(notebook, tmp_path / name)
+        paths.append(tmp_path / name)
+    html = export_report(paths, tmp_path / "r.html", "Titel", APPENDIX).read_text(encoding="utf-8")
+    assert html.count("som upprepas") == 1

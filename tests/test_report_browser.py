@@ -1,27 +1,41 @@
 """The exported report as a reader sees it: rendered by real headless Chromium, offline.
 
-Uses the committed executed notebooks in `notebooks/` when they exist (and `data/processed`
-does), otherwise tiny notebooks with a heading, a figure and a "Resultattavla".
-Saves a screenshot to `test-artifacts/report-screenshot.png` (git-ignored).
+Uses the committed executed notebooks in `notebooks/` (Knivsta) and
+`reports/demo-dalarna/notebooks/` (the demonstration) when they exist, otherwise a tiny notebook.
+A copy of each report gets a measuring script that writes what Chromium laid out at 1280×800
+into the DOM: where the answer and the scorecard are, table and header edges against the text
+column, each figure's caption and source, and the visible text (checked for English words and
+decimal points). Saves a screenshot of the first screen to `test-artifacts/` (git-ignored).
 """
 
 from __future__ import annotations
 
 import base64
+import html as html_module
 import io
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from medlofte_analysis.config import NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
-from medlofte_analysis.report import REPORT_ORDER, export_report, sources_appendix_markdown
+from medlofte_analysis.report import (
+    REPORT_ORDER,
+    ReportInfo,
+    export_report,
+    sources_appendix_markdown,
+)
 
 ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts"
-SCREENSHOT = ARTIFACTS_DIR / "report-screenshot.png"
+SCREENSHOT = ARTIFACTS_DIR / "report-first-screen.png"
+DEMO_NOTEBOOKS = PROJECT_ROOT / "reports" / "demo-dalarna" / "notebooks"
+INFO = ReportInfo("t.o.m. 2024", "1 januari 2026", "medlofte-analysis 0.1.0 (git 0000000)", "")
 TIMEOUT_SECONDS = 60
 
 
@@ -108,20 +122,186 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     output = folder / "rapport.html"
     appendix = sources_appendix_markdown(RAW_DIR)
-    return export_report(report_notebooks(folder), output, "Medborgarlöfte: test", appendix)
+    return export_report(report_notebooks(folder), output, "Medborgarlöfte: test", appendix, INFO)
 
 
-def test_rendered_dom_has_toc_image_and_scorecard(report: Path, tmp_path: Path) -> None:
+def demo_notebooks() -> list[Path]:
+    """The committed executed demonstration (real multi-year data, the widest tables)."""
+    paths = [DEMO_NOTEBOOKS / name for name in REPORT_ORDER]
+    if not all(p.exists() and has_outputs(p) for p in paths) or not PROCESSED_DIR.exists():
+        pytest.skip("the executed demonstration notebooks are missing (run make all)")
+    return paths
+
+
+# (notebooks, window width): the screen, and the text width of an A4 page with 15 mm margins
+# (180 mm ≈ 680 CSS px), where the tables must still fit.
+LAYOUTS = {"knivsta": ("knivsta", 1280), "demo": ("demo", 1280), "demo-a4": ("demo", 720)}
+
+
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def measured(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """A report rendered by Chromium, measured in the DOM by MEASURE_SCRIPT."""
     chromium = find_chromium()
-    dom = run_chromium(chromium, tmp_path / "profile", "--dump-dom", report.as_uri()).stdout
-    assert '<nav id="innehall"' in dom or 'id="innehall"' in dom
-    assert "<img" in dom and 'src="data:image/png;base64,' in dom
-    assert "Resultattavla" in dom
-    assert 'id="resultattavla' in dom  # the scorecard's heading anchor
-    assert "Källor" in dom
+    notebooks_name, width = LAYOUTS[request.param]
+    folder = tmp_path_factory.mktemp(f"measured-{request.param}")
+    notebooks = report_notebooks(folder) if notebooks_name == "knivsta" else demo_notebooks()
+    html = export_report(
+        notebooks,
+        folder / "rapport.html",
+        "Medborgarlöfte: test",
+        sources_appendix_markdown(RAW_DIR),
+        INFO,
+    ).read_text(encoding="utf-8")
+    # A copy with a measuring script (the report itself has none): it writes its findings
+    # into the DOM, and Chromium's --dump-dom returns them.
+    probe = folder / "matt.html"
+    probe.write_text(html.replace("</body>", f"<script>{MEASURE_SCRIPT}</script></body>"), "utf-8")
+    dom = run_chromium(
+        chromium,
+        folder / "profile",
+        f"--window-size={width},800",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        probe.as_uri(),
+    ).stdout
+    match = re.search(r'<pre id="matning">(.*?)</pre>', dom, re.DOTALL)
+    assert match, "the measuring script did not run"
+    found = json.loads(html_module.unescape(match.group(1)))
+    return {**found, "window": width, "notebooks": notebooks_name}
 
 
-def test_screenshot_is_saved(report: Path, tmp_path: Path) -> None:
+MEASURE_SCRIPT = """
+function text(parent, selector) {
+  var found = parent ? parent.querySelector(selector) : null;
+  return found ? found.innerText : '';
+}
+window.addEventListener('load', function () {
+  var main = document.querySelector('main') || document.body;
+  var box = main.getBoundingClientRect();
+  var result = {width: box.width, tables: [], figures: [], text: '', screen: {}};
+  document.querySelectorAll('table').forEach(function (table, i) {
+    var r = table.getBoundingClientRect();
+    var block = table.closest('.tabellblock');
+    result.tables.push({
+      index: i, id: table.id, left: r.left - box.left, right: r.right - box.left,
+      scroll: table.scrollWidth, client: table.clientWidth,
+      caption: text(block, '.bildtext'),
+      source: text(block, '.kalla'),
+      headers: Array.from(table.querySelectorAll('thead th')).map(function (th) {
+        var h = th.getBoundingClientRect(); return {text: th.innerText, right: h.right - box.left};
+      })
+    });
+  });
+  document.querySelectorAll('img').forEach(function (img) {
+    var child = img.closest('.jp-OutputArea-child');
+    var next = child ? child.nextElementSibling : null;
+    var r = img.getBoundingClientRect();
+    result.figures.push({
+      width: r.width, right: r.right - box.left,
+      caption: text(next, '.bildtext'),
+      source: text(next, '.kalla')
+    });
+  });
+  var outputs = document.querySelectorAll('.jp-OutputArea-output');
+  var answer = outputs.length ? outputs[0].getBoundingClientRect() : null;
+  var card = document.querySelector('#resultattavla tbody tr');
+  var toc = document.querySelector('#innehall');
+  result.screen = {
+    answer_top: answer ? answer.top : null, answer_bottom: answer ? answer.bottom : null,
+    answer_text: outputs.length ? outputs[0].innerText : '',
+    scorecard_row_top: card ? card.getBoundingClientRect().top : null,
+    toc_top: toc ? toc.getBoundingClientRect().top : null
+  };
+  result.text = document.body.innerText;
+  var pre = document.createElement('pre');
+  pre.id = 'matning';
+  pre.textContent = JSON.stringify(result);
+  document.body.appendChild(pre);
+});
+"""
+
+# Words that betray English in reader-facing text (none of them is a Swedish word).
+ENGLISH_WORDS: frozenset[str] = frozenset(
+    "the and with of not from only cannot dropped events interval estimate ratio comparison "
+    "approximation derived published weights donor donors description provided image "
+    "unknown repository commit date values page pages saved following table "
+    "downloaded registered typed reports into genuine old ends file files".split()
+)
+# Names and fixed strings that may stay as they are: source names, licences, the version.
+ALLOWED: tuple[str, ...] = (
+    r"https?://\S+",
+    r"medlofte-analysis \d+\.\d+\.\d+",
+    r"CC0? (BY )?\d\.\d",
+    r"data/\S+",
+    r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b",  # identifiers of sources (source_id)
+)
+
+
+def reader_text(text: str) -> str:
+    for pattern in ALLOWED:
+        text = re.sub(pattern, " ", text)
+    return text
+
+
+def test_first_screen_holds_the_answer_and_the_scorecard(measured: dict[str, Any]) -> None:
+    if measured["window"] != 1280:
+        pytest.skip("the first screen is measured at 1280×800")
+    screen = measured["screen"]
+    assert screen["answer_text"].strip(), "no answer before the scorecard"
+    assert screen["answer_bottom"] <= 800
+    assert screen["scorecard_row_top"] is not None and screen["scorecard_row_top"] < 800
+    assert screen["toc_top"] > screen["scorecard_row_top"]  # the contents come after
+
+
+def test_no_table_overflows_the_text_column(measured: dict[str, Any]) -> None:
+    width = measured["width"]
+    for table in measured["tables"]:
+        assert table["right"] <= width + 1, (table["id"], table["caption"], table["right"], width)
+        assert table["scroll"] <= table["client"] + 1, table["caption"]
+        for header in table["headers"]:
+            assert header["right"] <= width + 1, (table["caption"], header["text"])
+
+
+def test_every_table_has_a_numbered_caption_and_a_source(measured: dict[str, Any]) -> None:
+    for number, table in enumerate(measured["tables"], start=1):
+        assert table["caption"].startswith(f"Tabell {number}."), table
+        assert table["source"].startswith("Källa: "), table
+
+
+def test_every_figure_has_a_numbered_caption_and_a_source(measured: dict[str, Any]) -> None:
+    if measured["notebooks"] == "demo":
+        assert measured["figures"]  # real multi-year data: there are trend figures
+    for number, figure in enumerate(measured["figures"], start=1):
+        assert figure["caption"].startswith(f"Figur {number}."), figure
+        assert figure["source"].startswith("Källa: "), figure
+
+
+def test_figures_use_the_full_text_width(measured: dict[str, Any]) -> None:
+    for figure in measured["figures"]:
+        assert figure["width"] >= 0.95 * measured["width"] - 40
+        assert figure["right"] <= measured["width"] + 1
+
+
+def test_reader_text_has_no_english_words(measured: dict[str, Any]) -> None:
+    words = re.findall(r"[a-zåäö]+", reader_text(measured["text"]).lower())
+    found = sorted({word for word in words if word in ENGLISH_WORDS})
+    assert found == [], ", ".join(found)
+
+
+def test_reader_text_has_decimal_commas_only(measured: dict[str, Any]) -> None:
+    text = reader_text(measured["text"])
+    assert re.findall(r".{20}\d\.\d.{20}", text) == []
+
+
+def test_large_numbers_are_grouped_with_a_thin_space(measured: dict[str, Any]) -> None:
+    text = reader_text(measured["text"])
+    ungrouped = re.findall(r"(?<![\w-])[+−]\d{4,}", text)
+    assert ungrouped == []
+
+
+def test_screenshot_of_the_first_screen_is_saved(report: Path, tmp_path: Path) -> None:
     chromium = find_chromium()
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
@@ -129,9 +309,17 @@ def test_screenshot_is_saved(report: Path, tmp_path: Path) -> None:
         chromium,
         tmp_path / "profile",
         f"--screenshot={SCREENSHOT}",
-        "--window-size=1280,2000",
+        "--window-size=1280,800",
         "--hide-scrollbars",
         report.as_uri(),
     )
     assert SCREENSHOT.exists()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_rendered_dom_has_toc_scorecard_and_sources(report: Path, tmp_path: Path) -> None:
+    chromium = find_chromium()
+    dom = run_chromium(chromium, tmp_path / "profile", "--dump-dom", report.as_uri()).stdout
+    assert 'id="innehall"' in dom
+    assert 'id="resultattavla"' in dom or "<img" in dom  # the tiny notebook has a figure
+    assert "Källor" in dom

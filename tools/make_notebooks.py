@@ -7,6 +7,7 @@ overwrites the notebooks and their outputs: run `make report` afterwards.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,10 @@ SETUP = (
     "ev = run_evaluation(config, municipality)\n"
     "Markdown(presentation.intro_markdown(ev))"
 )
+# The context (municipality, years, comparison group) is shown once in the report, in the
+# summary; the other notebooks show it to the analyst but not in the report.
+REMOVE = {"tags": ["remove-in-report"]}
+LEAD = {"tags": ["lead"]}
 
 AREAS = {
     "unga": (
@@ -78,33 +83,30 @@ def focus_notebook(area: str, title: str, pledge: str, reading: str) -> nbformat
                 f"upptäckas med så här små tal?\n\nLöftet: {pledge}"
             ),
             _params(),
-            new_code_cell(SETUP),
+            new_code_cell(SETUP, metadata=REMOVE),
             new_markdown_cell(f"## Så läser du måtten\n\n{reading}"),
             new_markdown_cell(
-                "## Utveckling över tid\n\nKommunen (svart linje) mot jämförelsegruppen (median "
-                "streckad, spridning grå). Basår och uppföljning är markerade. Enkätvärden visas "
-                "med sina publicerade 95 %-intervall."
+                "## Utveckling över tid\n\nKommunen (blå linje med punkter) mot "
+                "jämförelsegruppen (median streckad, lägsta till högsta värde som grått fält). "
+                "Basår och uppföljning är markerade. Enkätvärden visas med sina publicerade "
+                "95 %-intervall."
             ),
-            new_code_cell(
-                f'for indicator in ev.config.focus_areas.get("{area}", ()):\n'
-                "    plots.trend_figure(ev, indicator)"
-            ),
+            new_code_cell(f'presentation.show_trends(ev, "{area}")'),
             new_markdown_cell(
                 "## Resultat per metod\n\nVarje rad är en metod. *Kvot* 1 betyder ingen "
                 "förändring; *skillnad* 0 betyder ingen förändring. q är p-värdet justerat för "
-                "många test (Benjamini–Hochberg). *Minsta upptäckbara förändring* är den "
-                "förändring som hade hittats med 80 % sannolikhet."
+                "många test. *Minsta upptäckbara förändring* är den förändring som hade hittats "
+                "med 80 % sannolikhet. Orden förklaras i *Ordlistan*."
             ),
             new_code_cell(f'presentation.show(presentation.results_table(ev, "{area}"))'),
             new_markdown_cell("## Skattningar med osäkerhet"),
-            new_code_cell(
-                f'figure = plots.forest_figure(ev.results[ev.results["focus_area"] == "{area}"], '
-                '"Huvudskattning per mått med 95 %-intervall")'
-            ),
+            new_code_cell(f'presentation.show_estimates(ev, "{area}")'),
             new_markdown_cell("## Tolkning"),
             new_code_cell(f'Markdown(presentation.interpretation_markdown(ev, "{area}"))'),
-            new_markdown_cell("## Data som saknas"),
-            new_code_cell(f'presentation.show(presentation.gaps_table(ev, "{area}"))'),
+            new_markdown_cell("## Data som saknas", metadata=REMOVE),
+            new_code_cell(
+                f'presentation.show(presentation.gaps_table(ev, "{area}"))', metadata=REMOVE
+            ),
         ]
     )
 
@@ -113,26 +115,24 @@ def summary_notebook() -> nbformat.NotebookNode:
     return new_notebook(
         cells=[
             new_markdown_cell(
-                "# Sammanfattning och resultattavla\n\n**Fråga:** Visar medborgarlöftets "
-                "fokusområden effekt när uppföljningsåren jämförs med basåret, och hur säkert "
-                "kan vi säga det?"
+                "# Sammanfattning\n\n**Fråga:** Visar medborgarlöftets fokusområden effekt när "
+                "uppföljningsåren jämförs med basåret, och hur säkert kan vi säga det?",
+                metadata=LEAD,
             ),
             _params(),
-            new_code_cell(SETUP),
-            new_markdown_cell("## Svaret i korthet"),
-            new_code_cell("Markdown(presentation.summary_markdown(ev))"),
-            new_markdown_cell(
-                "## Resultattavla\n\nEn rad per mått, primära utfall (valda i förväg) i fetstil. "
-                "Bedömningen bygger på den starkaste metod som kunde användas för måttet."
-            ),
-            new_code_cell("figure = plots.scorecard_figure(ev.results)"),
-            new_code_cell("presentation.verdict_counts(ev)"),
-            new_code_cell('presentation.show(presentation.scorecard_table(ev), "resultattavla")'),
-            new_markdown_cell("## Primära utfall med osäkerhet"),
             new_code_cell(
-                'figure = plots.forest_figure(ev.results[ev.results["primary"]], '
-                '"Primära utfall: huvudskattning med 95 %-intervall")'
+                "from IPython.display import Markdown\n\n"
+                "from medlofte_analysis import presentation\n"
+                "from medlofte_analysis.evaluate import run_evaluation\n\n"
+                "ev = run_evaluation(config, municipality)"
             ),
+            new_code_cell("Markdown(presentation.answer_markdown(ev))", metadata=LEAD),
+            new_code_cell("presentation.scorecard_html(ev)", metadata=LEAD),
+            new_markdown_cell("## Vad som jämförs"),
+            new_code_cell("Markdown(presentation.intro_markdown(ev))"),
+            new_markdown_cell("## De primära utfallen i detalj"),
+            new_code_cell("Markdown(presentation.summary_markdown(ev))"),
+            new_code_cell("presentation.show_estimates(ev)"),
             new_markdown_cell(
                 "## Så ska resultatet läsas\n\n"
                 "- *Ingen påvisbar förändring* betyder inte att inget hänt: se den minsta "
@@ -145,12 +145,13 @@ def summary_notebook() -> nbformat.NotebookNode:
                 "- Maryland-skalan: nivå 2 är före–efter i kommunen, nivå 3 med jämförelsegrupp. "
                 "Ingen nivå bevisar orsakssamband.\n"
                 "- Utan uppgifter om vad som faktiskt gjordes (årshjulet) kan vi inte skilja "
-                "*fungerade inte* från *genomfördes inte*: se avsnittet om genomförande."
+                "*fungerade inte* från *genomfördes inte*: se avsnittet om genomförande.\n"
+                "- Symbolerna i resultattavlan: ▼ förbättring, ▲ försämring (eller mer polisiär "
+                "aktivitet), ◆ tvetydig förändring, ○ ingen påvisbar förändring, ? kan inte "
+                "bedömas."
             ),
-            new_markdown_cell("## Förklaring av symbolerna"),
-            new_code_cell("presentation.show(plots.verdict_legend())"),
-            new_markdown_cell("## Data som saknas"),
-            new_code_cell("presentation.show(presentation.gaps_table(ev))"),
+            new_markdown_cell("## Alla mått"),
+            new_code_cell('presentation.show(presentation.scorecard_table(ev), "alla-matt")'),
         ]
     )
 
@@ -163,18 +164,19 @@ def overview_notebook() -> nbformat.NotebookNode:
                 "kommuner täcker de, var kommer de ifrån, och vad saknas?"
             ),
             _params(),
-            new_code_cell(SETUP),
+            new_code_cell(SETUP, metadata=REMOVE),
             new_markdown_cell(
                 "## Källor\n\nVarje siffra i rapporten går att spåra till en rå fil i "
                 "`data/raw/`, med kontrollsumma (sha256), ursprungsadress och hämtdatum. Filerna "
-                "ändras aldrig av koden."
+                "ändras aldrig av koden. (I rapporten står källorna sist.)",
+                metadata=REMOVE,
             ),
-            new_code_cell("presentation.show(presentation.sources_table())"),
+            new_code_cell("presentation.show(presentation.sources_table())", metadata=REMOVE),
             new_markdown_cell("## Täckning: år med värden per indikator"),
             new_code_cell("presentation.show(presentation.coverage_table(ev))"),
             new_markdown_cell(
-                "## Data som saknas\n\nDet som saknas redovisas här och i varje avsnitt. Inget "
-                "värde har fyllts i, uppskattats eller interpolerats."
+                "## Data som saknas\n\nDet som saknas för utvärderingens mått, samlat här. "
+                "Inget värde har fyllts i, uppskattats eller interpolerats."
             ),
             new_code_cell("presentation.show(presentation.gaps_table(ev))"),
             new_markdown_cell(
@@ -191,8 +193,8 @@ def overview_notebook() -> nbformat.NotebookNode:
                 "- Folkmängden för Brå:s lägesbild är härledd ur Brå:s egna tal (antal / antal per "
                 "100 000 inv) och är märkt som härledd.\n"
                 "- NTU:s kommunvärden bygger på få svarande; intervallen är breda.\n"
-                "- Kolada publicerar takter, inte antal: där antal behövs räknas de fram ur takt "
-                "× folkmängd och märks så."
+                "- Kolada publicerar antal per invånare, inte antal: där antal behövs räknas de "
+                "fram ur antal per invånare × folkmängd och märks så."
             ),
         ]
     )
@@ -234,12 +236,13 @@ def methods_notebook() -> nbformat.NotebookNode:
                 "kan de inte säga?"
             ),
             _params(),
-            new_code_cell(SETUP),
+            new_code_cell(SETUP, metadata=REMOVE),
             new_markdown_cell(
                 "## Metoder\n\n"
-                "- **Före–efter i kommunen** (Maryland-skalan nivå 2): kvoten mellan takten "
-                "under uppföljningen och under basåret, med exakt villkorat test och intervall "
-                "(binomialfördelningen givet summan; Breslow & Day 1987) och en mid-p-variant.\n"
+                "- **Före–efter i kommunen** (Maryland-skalan nivå 2): kvoten mellan antalet "
+                "per invånare under uppföljningen och under basåret, med exakt villkorat test "
+                "och intervall (binomialfördelningen givet summan; Breslow & Day 1987) och en "
+                "mid-p-variant.\n"
                 "- **Jämfört med trenden före** (nivå 2): en log-linjär trend med överspridning "
                 "(kvasi-Poisson) anpassad på förperioden och framskriven till uppföljningen, med "
                 "prediktionsintervall (avbruten tidsserie; Wagner m.fl. 2002).\n"
@@ -274,11 +277,16 @@ def methods_notebook() -> nbformat.NotebookNode:
                 "- **Genomförande.** Utan aktivitetslogg går det inte att skilja *fungerade inte* "
                 "från *genomfördes inte*."
             ),
+            new_markdown_cell(
+                "## Ordlista\n\nDe tekniska ord som rapporten använder, med vanliga ord."
+            ),
+            new_code_cell("presentation.show(presentation.glossary_table())"),
         ]
     )
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    """Write the notebooks; `only`: name prefixes to write (e.g. "01 02"), default all."""
     NOTEBOOKS.mkdir(exist_ok=True)
     books = {
         "00-dataoversikt.ipynb": overview_notebook(),
@@ -289,6 +297,8 @@ def main() -> None:
     for area, (name, title, pledge, reading) in AREAS.items():
         books[name] = focus_notebook(area, title, pledge, reading)
     for name, book in books.items():
+        if only and name[:2] not in only:
+            continue
         book.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3",
@@ -301,4 +311,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
