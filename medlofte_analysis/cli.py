@@ -89,7 +89,9 @@ def _fetch_evaluation(args: argparse.Namespace, raw: Path) -> int:
 
     municipality = args.municipality[0] if args.municipality else None
     if args.municipality and len(args.municipality) > 1:
-        raise InputError(None, "--municipality", "en enda kod tillsammans med --config", args.municipality)
+        raise InputError(
+            None, "--municipality", "en enda kod tillsammans med --config", args.municipality
+        )
     plan = fetch_plan.plan_fetch(args.config, municipality, raw)
     print(
         f"{plan.municipality_name} ({plan.municipality}); jämförelsegrupp "
@@ -127,7 +129,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         raise InputError(None, "fetch", "--config evaluations/<id>.toml eller en källa", None)
     if args.source in ("kolada", "scb"):
         if not args.municipality or not args.years:
-            raise InputError(None, "--municipality/--years", "båda, t.ex. --municipality 0330 --years 2015-2025")
+            raise InputError(
+                None, "--municipality/--years", "båda, t.ex. --municipality 0330 --years 2015-2025"
+            )
         if args.source == "kolada":
             if not args.kpis:
                 raise InputError(None, "--kpis", "Koladas nyckeltal (eller använd --config)")

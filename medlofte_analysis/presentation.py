@@ -691,7 +691,7 @@ def answer_markdown(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> st
         if len(judged) < len(primary):
             missing = count_noun(len(primary) - len(judged), "primärt utfall", "primära utfall")
             sentences.append(f"För {missing} saknas data.")
-    if not activity_log_path(manual_dir).exists():
+    if implementation.find_log(evaluation.config, manual_dir) is None:
         sentences.append(
             "Om aktiviteterna genomfördes kan inte bedömas, eftersom det saknas en aktivitetslogg."
         )
