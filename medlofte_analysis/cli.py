@@ -309,9 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--config", metavar="FIL", help="utvärderingsfil: hämta det den behöver (Kolada + SCB)"
     )
-    fetch.add_argument(
-        "--dry-run", action="store_true", help="lista anropen utan att skicka något"
-    )
+    fetch.add_argument("--dry-run", action="store_true", help="lista anropen utan att skicka något")
     fetch.add_argument(
         "--municipality",
         nargs="+",

@@ -84,12 +84,45 @@ def shipped_copy():
 
 # SYNTHETIC activity log rows (not real activities), typed into the real template.
 ACTIVITY_ROWS: list[list] = [
-    ["0330", 2024, "narvaro", "trafikkontroll – hastighet", "Hastighetskontroll vid skola",
-     "polis", "kv2", "genomförd", 12, "kontroller", ""],
-    ["0330", 2024, "narvaro", "skolbesök", "Skolbesök", "gemensamt", "kv3", "delvis", 3,
-     "skolbesök", ""],
-    ["0330", 2025, "narkotika", "gemensam narkotikainsats", "Samverkansmöte", "gemensamt",
-     "kv1", "planerad", None, "", ""],
+    [
+        "0330",
+        2024,
+        "narvaro",
+        "trafikkontroll – hastighet",
+        "Hastighetskontroll vid skola",
+        "polis",
+        "kv2",
+        "genomförd",
+        12,
+        "kontroller",
+        "",
+    ],
+    [
+        "0330",
+        2024,
+        "narvaro",
+        "skolbesök",
+        "Skolbesök",
+        "gemensamt",
+        "kv3",
+        "delvis",
+        3,
+        "skolbesök",
+        "",
+    ],
+    [
+        "0330",
+        2025,
+        "narkotika",
+        "gemensam narkotikainsats",
+        "Samverkansmöte",
+        "gemensamt",
+        "kv1",
+        "planerad",
+        None,
+        "",
+        "",
+    ],
 ]
 
 
