@@ -220,14 +220,15 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
         partial: tuple[str, tuple[int, ...]] | None = None
         for option in options:
             info = catalog.loc[option]
+            if info["kind"] == "survey":
+                # Surveys are published in waves: their methods pick the waves themselves
+                # (`choose_waves`), so the follow-up is never shortened here.
+                chosen, follow, partial = option, config.followup_years, None
+                break
             have = usable_years(inputs.indicators, option, info["unit"], config.municipality)
             available = tuple(y for y in config.followup_years if y in have)
-            if info["unit"] == "procent":  # the survey methods read the last year of each
-                base_ok = max(config.baseline_years) in have
-                complete = max(config.followup_years) in have
-            else:
-                base_ok = needed_base <= have
-                complete = available == config.followup_years
+            base_ok = needed_base <= have
+            complete = available == config.followup_years
             if base_ok and complete:
                 chosen, follow, partial = option, config.followup_years, None
                 break

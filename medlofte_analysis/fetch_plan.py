@@ -178,13 +178,16 @@ def _years_text(years: list[int]) -> str:
 def coverage_table(result: EvaluationFetch, catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per indicator of the plan: years now covered for the target, years still missing, and
     where the missing years are published (Swedish, for the closing table of the command)."""
-    from medlofte_analysis.catalog import load_catalog
+    from medlofte_analysis.catalog import alternatives, load_catalog
 
     plan = result.plan
-    catalog = (load_catalog() if catalog is None else catalog).set_index("indicator_id")
+    frame = load_catalog() if catalog is None else catalog
+    catalog = frame.set_index("indicator_id")
     values = result.kolada.values
     rows = []
-    for indicator_id in plan.indicators:
+    for name in plan.indicators:
+        # A concept is shown by its best source (Kolada's KPI where Kolada publishes it).
+        indicator_id = (alternatives(frame, name) or [name])[0]
         info = catalog.loc[indicator_id]
         covered: list[int] = []
         if info["source"] == "kolada" and len(values):

@@ -145,7 +145,7 @@ def test_the_size_note_follows_the_municipality(shipped_processed_dir):
     falun = run_evaluation(
         "evaluations/knivsta-2024-2025.toml", "2080", processed_dir=shipped_processed_dir
     )
-    assert "För en kommun med omkring 60 000 invånare är den här omkring +" in (
+    assert "För en kommun med omkring 60\u202f000 invånare är den här omkring +" in (
         reading_guide_markdown(falun)
     )
 

@@ -29,7 +29,9 @@ def _filled_template(folder: Path) -> Path:
 
 def _bytes(folder: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".")  # the manifest lock is not data
     }
 
 

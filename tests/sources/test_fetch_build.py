@@ -31,9 +31,12 @@ def raw(tmp_path):
     return copy
 
 
-def _kolada_primary(config) -> list[str]:
+def _kolada_primary(evaluation) -> list[str]:
+    """The primary outcomes evaluated on a Kolada series (concepts resolved to their source)."""
     catalog = load_catalog().set_index("indicator_id")
-    return [i for i in config.primary if catalog.loc[i, "source"] == "kolada"]
+    results = evaluation.results
+    ids = results.loc[results["primary"], "indicator_id"].unique()
+    return [i for i in ids if catalog.loc[i, "source"] == "kolada"]
 
 
 def test_fetched_kolada_rates_enter_the_table_with_their_population(replay, client, raw):
@@ -106,7 +109,7 @@ def test_fetch_config_then_build_turns_kolada_primary_outcomes_into_verdicts(
     processed = tmp_path / "processed"
     build(raw, processed)
     before = run_evaluation(KNIVSTA, "", processed)
-    primary = _kolada_primary(before.config)
+    primary = _kolada_primary(before)
     assert len(primary) == 5
     headline = before.results.loc[before.results["headline"]].set_index("indicator_id")
     assert set(headline.loc[primary, "verdict"]) == {"cannot_judge"}
