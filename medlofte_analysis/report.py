@@ -35,7 +35,7 @@ from medlofte_analysis.config import (
     RAW_DIR,
     REPORTS_DIR,
 )
-from medlofte_analysis.errors import InputError
+from medlofte_analysis.errors import ConfigError, InputError
 from medlofte_analysis.evaluation_config import EvaluationConfig, check_config, load_config
 
 REPORT_ORDER: tuple[str, ...] = (
@@ -463,8 +463,21 @@ def check_evaluation(config_path: str, municipality: str | None = None) -> Evalu
     config = load_config(PROJECT_ROOT / config_path, municipality)
     municipalities = pd.read_csv(PROCESSED_DIR / "municipalities.csv", dtype=str)
     indicators = pd.read_csv(PROCESSED_DIR / "indicators.csv", dtype={"municipality_code": str})
-    check_config(config, load_catalog(), municipalities, indicators)
+    groups = pd.read_csv(PROCESSED_DIR / "municipality_groups.csv", dtype=str)
+    check_config(config, load_catalog(), municipalities, indicators, groups)
     return config
+
+
+def inside_reports(reports_dir: Path, *parts: str) -> Path:
+    """`reports_dir/parts…`, refused (ConfigError) if it would leave `reports_dir`."""
+    base = Path(reports_dir).resolve()
+    path = base.joinpath(*parts).resolve()
+    if path == base or not path.is_relative_to(base):
+        raise ConfigError(
+            f"utdatasökvägen {'/'.join(parts)!r} hamnar utanför {reports_dir}; "
+            "utvärderingens id får bara innehålla a–z, 0–9 och bindestreck"
+        )
+    return Path(reports_dir).joinpath(*parts)
 
 
 def is_default_run(config_path: str, municipality: str | None) -> bool:
@@ -490,7 +503,7 @@ def run_report(
     if is_default_run(config_path, municipality):
         target = Path(notebooks_dir)
     else:
-        target = Path(reports_dir) / config.id / "notebooks"
+        target = inside_reports(reports_dir, config.id, "notebooks")
     parameters = {"config": _relative_config(config_path), "municipality": municipality or ""}
     timings: list[NotebookTiming] = []
     if execute:
@@ -500,7 +513,7 @@ def run_report(
     started = perf_counter()
     html_path = export_report(
         executed,
-        Path(reports_dir) / f"{config.id}.html",
+        inside_reports(reports_dir, f"{config.id}.html"),
         config.title,
         sources_appendix_markdown(RAW_DIR),
     )
