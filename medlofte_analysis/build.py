@@ -9,6 +9,7 @@ the same raw files give identical bytes (no timestamps; fixed sort order and num
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -322,10 +323,65 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")
 
 
+STAGING_PREFIX = ".processed-new-"
+BACKUP_PREFIX = ".processed-old-"
+
+
+def recover_processed(processed_dir: Path) -> None:
+    """Undo what a killed write left behind, so the next run starts from a complete folder.
+
+    A kill between the two renames of `write_tables` leaves no `processed_dir` but a complete
+    previous generation in a backup folder: it is moved back. Leftover staging and backup
+    folders (always complete copies of some generation, never the live one) are removed.
+    """
+    parent = processed_dir.parent
+    if not parent.is_dir():
+        return
+    prefix_new = f"{STAGING_PREFIX}{processed_dir.name}-"
+    prefix_old = f"{BACKUP_PREFIX}{processed_dir.name}-"
+    backups = sorted(p for p in parent.iterdir() if p.name.startswith(prefix_old))
+    if not processed_dir.exists() and backups:
+        backups[-1].rename(processed_dir)
+    for leftover in parent.iterdir():
+        if leftover.name.startswith((prefix_new, prefix_old)) and leftover != processed_dir:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_in(staging: Path, processed_dir: Path) -> None:
+    """Make `staging` the live `processed_dir` in two renames (portable, also on Windows).
+
+    Readers see either the old complete folder or the new complete one; a kill between the
+    renames leaves a complete backup that `recover_processed` moves back.
+    """
+    if not processed_dir.exists():
+        staging.rename(processed_dir)
+        return
+    backup = Path(
+        tempfile.mkdtemp(prefix=f"{BACKUP_PREFIX}{processed_dir.name}-", dir=processed_dir.parent)
+    )
+    backup.rmdir()
+    processed_dir.rename(backup)
+    try:
+        staging.rename(processed_dir)
+    except BaseException:
+        backup.rename(processed_dir)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
 def write_tables(result: BuildResult, processed_dir: Path) -> None:
-    """Write all tables to a temporary folder, then move them into `processed_dir` together."""
+    """Write all tables to a sibling staging folder, then swap it in as one directory.
+
+    The record lists each table's sha256 (`outputs`), so `medlofte validate` detects a table
+    changed or truncated after the build. Files in `processed_dir` that the build does not
+    write are carried over into the new generation.
+    """
+    processed_dir = Path(processed_dir)
     processed_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".processed-", dir=processed_dir.parent))
+    recover_processed(processed_dir)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{processed_dir.name}-", dir=processed_dir.parent)
+    )
     try:
         _write_csv(result.indicators, staging / "indicators.csv")
         _write_csv(result.population, staging / "population.csv")
@@ -342,9 +398,12 @@ def write_tables(result: BuildResult, processed_dir: Path) -> None:
             json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
         )
-        processed_dir.mkdir(parents=True, exist_ok=True)
-        for name in OUTPUT_FILES:
-            (staging / name).replace(processed_dir / name)
+        if processed_dir.is_dir():
+            for extra in processed_dir.iterdir():
+                if extra.name not in OUTPUT_FILES and extra.is_file():
+                    shutil.copy2(extra, staging / extra.name)
+        os.chmod(staging, processed_dir.stat().st_mode & 0o777 if processed_dir.is_dir() else 0o755)
+        _swap_in(staging, processed_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

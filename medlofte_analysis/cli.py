@@ -34,10 +34,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from medlofte_analysis.evaluate import load_inputs
     from medlofte_analysis.manifest import read_manifest, read_sources, verify_raw
-    from medlofte_analysis.validation import validate_indicators, validate_population
+    from medlofte_analysis.validation import (
+        check_processed_record,
+        validate_indicators,
+        validate_population,
+    )
 
     raw, processed = Path(args.raw), Path(args.processed)
     problems = [f"{p.path}: {p.problem}" for p in verify_raw(raw)]
+    problems += check_processed_record(processed)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
     sources = set(read_sources(raw))
     sha = {row["path"]: row["sha256"] for row in read_manifest(raw)}
     inputs = load_inputs(processed)
