@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from medlofte_analysis.errors import InputError
+from medlofte_analysis.schema import YEAR_RANGE
 
 # Markers Swedish statistics use for suppressed or missing cells, with the reason we record.
 MISSING_MARKERS: dict[str, str] = {
@@ -40,7 +42,10 @@ def parse_swedish_number(text: object, path: Path | str, location: str) -> tuple
     if isinstance(text, int | float):
         if isinstance(text, float) and math.isnan(text):
             return None, MISSING_MARKERS[""]
-        return float(text), ""
+        number = float(text) if abs(text) < 1e308 else math.inf
+        if not math.isfinite(number):
+            raise InputError(path, location, "a finite number", text)
+        return number, ""
     raw = str(text)
     stripped = raw.strip()
     if stripped in MISSING_MARKERS:
@@ -50,7 +55,10 @@ def parse_swedish_number(text: object, path: Path | str, location: str) -> tuple
         raise InputError(
             path, location, "a number (decimal comma or point) or a missing marker", raw
         )
-    return float(compact.replace(",", ".")), ""
+    number = float(compact.replace(",", "."))
+    if not math.isfinite(number):
+        raise InputError(path, location, "a finite number (this one overflows)", raw)
+    return number, ""
 
 
 def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig",)) -> str:
@@ -95,7 +103,50 @@ def parse_number_column(
         location = f"row {first_row + position}, column {column}"
         parse_swedish_number(values.iloc[position], path, location)
     numbers = pd.to_numeric(compact.where(ok).str.replace(",", ".", regex=False), errors="coerce")
-    return numbers.astype("float64"), reasons
+    numbers = numbers.astype("float64")
+    infinite = numbers.abs() == math.inf
+    if infinite.any():
+        position = int(infinite.to_numpy().nonzero()[0][0])
+        location = f"row {first_row + position}, column {column}"
+        parse_swedish_number(values.iloc[position], path, location)
+    return numbers, reasons
+
+
+def parse_year_column(
+    values: pd.Series, path: Path | str, column: str, first_row: int = 2
+) -> pd.Series:
+    """A column of four-digit years within `YEAR_RANGE` → int64; raise naming the first bad cell.
+
+    A year such as "2022.5", "tjugo" or 3022 is refused rather than truncated or dropped, so a
+    typo never moves a figure to another year or out of the table.
+    """
+    text = values.astype(str).str.strip()
+    years = pd.to_numeric(text.where(text.str.fullmatch(r"\d{4}")), errors="coerce")
+    bad = years.isna() | (years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1])
+    if bad.any():
+        position = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            path,
+            f"row {first_row + position}, column {column}",
+            f"a four-digit year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}",
+            values.iloc[position],
+        )
+    return years.astype("int64")
+
+
+def _check_field_counts(text: str, separator: str, path: Path) -> None:
+    """Every row has as many fields as the header: a short row is a truncated file, a long one
+    would shift its cells into the wrong columns (pandas would silently use them as an index)."""
+    rows = csv.reader(io.StringIO(text), delimiter=separator)
+    width = len(next(rows, []))
+    for number, row in enumerate(rows, start=2):
+        if row and len(row) != width:
+            raise InputError(
+                path,
+                f"row {number}",
+                f"{width} fields like the header (a truncated or damaged file?)",
+                f"{len(row)} fields",
+            )
 
 
 def read_csv_strict(path: Path, columns: tuple[str, ...], separator: str = ",") -> pd.DataFrame:
@@ -116,6 +167,7 @@ def read_csv_strict(path: Path, columns: tuple[str, ...], separator: str = ",") 
                 f"columns separated by {separator!r}",
                 f"a file separated by {others[0]!r}: {header[:80]}",
             )
+    _check_field_counts(text, separator, path)
     frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
     missing = [column for column in columns if column not in frame.columns]
     if missing:

@@ -18,9 +18,8 @@ from medlofte_analysis.schema import (
     POPULATION_COLUMNS,
     POPULATION_KEY,
     QUALITIES,
+    YEAR_RANGE,
 )
-
-YEAR_RANGE: tuple[int, int] = (1990, 2100)
 
 
 class ValidationError(ValueError):
