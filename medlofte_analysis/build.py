@@ -50,6 +50,15 @@ KOLADA_GROUPS = "kolada_rkolada_sysdata/kolada_municipality_groups_long.csv"
 KOLADA_JUVAHEM = "kolada_via_juvahem/kolada_N07540_N01951_latest_all_kommuner.csv"
 POPULATION_2010_2016 = "bra_sol_and_kolada_pop_jensfinnas/kolada_befolkning_2010_2016.csv"
 WEB_TRANSCRIBED = "web_pages_transcribed/transcribed_page_figures.csv"
+# The shipped snapshots every build reads (fetched ones are found by their path patterns).
+SHIPPED_INPUTS: tuple[str, ...] = (
+    LAGESBILD_LONG,
+    KOLADA_MUNICIPALITIES,
+    KOLADA_GROUPS,
+    KOLADA_JUVAHEM,
+    POPULATION_2010_2016,
+    WEB_TRANSCRIBED,
+)
 
 OUTPUT_FILES: tuple[str, ...] = (
     "indicators.csv",
@@ -431,16 +440,7 @@ def build_tables(raw_dir: Path, catalog_path: Path = CATALOG_PATH) -> BuildResul
     ) + validate_population(population, set(names), sources, sha_by_path)
     if problems_found:
         raise ValidationError("; ".join(problems_found))
-    inputs = sorted(
-        {
-            LAGESBILD_LONG,
-            KOLADA_MUNICIPALITIES,
-            KOLADA_GROUPS,
-            KOLADA_JUVAHEM,
-            POPULATION_2010_2016,
-            WEB_TRANSCRIBED,
-        }
-    )
+    inputs = sorted(SHIPPED_INPUTS)
     record = {
         "package": "medlofte-analysis",
         "version": __version__,

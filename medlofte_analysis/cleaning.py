@@ -137,16 +137,21 @@ def parse_year_column(
 def _check_field_counts(text: str, separator: str, path: Path) -> None:
     """Every row has as many fields as the header: a short row is a truncated file, a long one
     would shift its cells into the wrong columns (pandas would silently use them as an index)."""
-    rows = csv.reader(io.StringIO(text), delimiter=separator)
-    width = len(next(rows, []))
-    for number, row in enumerate(rows, start=2):
-        if row and len(row) != width:
-            raise InputError(
-                path,
-                f"row {number}",
-                f"{width} fields like the header (a truncated or damaged file?)",
-                f"{len(row)} fields",
-            )
+    rows = csv.reader(io.StringIO(text), delimiter=separator, strict=True)
+    try:
+        width = len(next(rows, []))
+        for number, row in enumerate(rows, start=2):
+            if row and len(row) != width:
+                raise InputError(
+                    path,
+                    f"row {number}",
+                    f"{width} fields like the header (a truncated or damaged file?)",
+                    f"{len(row)} fields",
+                )
+    except csv.Error as error:
+        raise InputError(
+            path, f"line {rows.line_num}", "well-formed CSV (quotes and line breaks)", str(error)
+        ) from error
 
 
 def read_csv_strict(path: Path, columns: tuple[str, ...], separator: str = ",") -> pd.DataFrame:
@@ -168,7 +173,10 @@ def read_csv_strict(path: Path, columns: tuple[str, ...], separator: str = ",") 
                 f"a file separated by {others[0]!r}: {header[:80]}",
             )
     _check_field_counts(text, separator, path)
-    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as error:
+        raise InputError(path, None, "a well-formed CSV table", str(error)[:120]) from error
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise InputError(

@@ -177,3 +177,18 @@ def test_two_survey_groups_for_one_key_are_refused_not_replaced():
     frame = _survey(["lhu_narkotika_ak9", "lhu_narkotika_ak9"], ["åk 9", "gy 2"])
     with pytest.raises(InputError, match=r"data rows \[1, 2\].*one result per.*'åk 9', 'gy 2'"):
         survey_to_tidy(frame, load_catalog(), "enkater.xlsx")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['a,b\n1,"unterminated\n2,3\n', "a,b\n\r,1\n", 'a,b\n1,x"y"z\n"'],
+    ids=["open-quote", "bare-carriage-return", "stray-quote"],
+)
+def test_malformed_csv_quoting_is_an_input_error(tmp_path, text):
+    # Found by the fuzz benchmark: pandas' ParserError and csv.Error reached the user.
+    from medlofte_analysis.cleaning import read_csv_strict
+
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"f\.csv"):
+        read_csv_strict(path, ("a", "b"))
