@@ -90,7 +90,9 @@ def _run(strategy: st.SearchStrategy, examples: int, seed: int, body) -> None:
         body(value)
 
     run._hypothesis_internal_use_seed = seed
+    started = time.perf_counter()
     run()
+    print(f"  {examples} inputs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def main() -> None:
