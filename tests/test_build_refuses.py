@@ -192,3 +192,16 @@ def test_malformed_csv_quoting_is_an_input_error(tmp_path, text):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=r"f\.csv"):
         read_csv_strict(path, ("a", "b"))
+
+
+def test_a_sources_row_broken_by_a_carriage_return_is_an_input_error(tmp_path):
+    # Found by the fuzz benchmark: a bare \r in sources.csv gave a TypeError in the report.
+    from medlofte_analysis.manifest import read_sources
+
+    (tmp_path / "sources.csv").write_text(
+        "source_id,publisher,title,origin,retrieved,licence,attribution,confidence,note\n"
+        "s,Brå,T,\rhttps://bra.se,2026,CC0,Källa: Brå,high,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"sources\.csv: row 2: expected 9 fields"):
+        read_sources(tmp_path)
