@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -469,26 +470,36 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 STAGING_PREFIX = ".processed-new-"
 BACKUP_PREFIX = ".processed-old-"
+LEFTOVER_SECONDS = 600
 
 
-def recover_processed(processed_dir: Path) -> None:
+def recover_processed(processed_dir: Path, now: float | None = None) -> None:
     """Undo what a killed write left behind, so the next run starts from a complete folder.
 
-    A kill between the two renames of `write_tables` leaves no `processed_dir` but a complete
-    previous generation in a backup folder: it is moved back. Leftover staging and backup
-    folders (always complete copies of some generation, never the live one) are removed.
+    A kill between the two renames of `write_tables` leaves no `processed_dir` but the complete
+    previous generation in a backup folder: the newest backup is moved back. Other backups are
+    removed, and so are staging folders older than `LEFTOVER_SECONDS` (a younger one may belong
+    to a build still running; readers never look at either).
     """
     parent = processed_dir.parent
     if not parent.is_dir():
         return
+    now = time.time() if now is None else now
     prefix_new = f"{STAGING_PREFIX}{processed_dir.name}-"
     prefix_old = f"{BACKUP_PREFIX}{processed_dir.name}-"
-    backups = sorted(p for p in parent.iterdir() if p.name.startswith(prefix_old))
+    backups = sorted(
+        (p for p in parent.iterdir() if p.name.startswith(prefix_old)),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not processed_dir.exists() and backups:
-        backups[-1].rename(processed_dir)
-    for leftover in parent.iterdir():
-        if leftover.name.startswith((prefix_new, prefix_old)) and leftover != processed_dir:
-            shutil.rmtree(leftover, ignore_errors=True)
+        backups.pop().rename(processed_dir)
+    stale = [
+        p
+        for p in parent.iterdir()
+        if p.name.startswith(prefix_new) and now - p.stat().st_mtime > LEFTOVER_SECONDS
+    ]
+    for leftover in backups + stale:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_in(staging: Path, processed_dir: Path) -> None:

@@ -1,11 +1,12 @@
 """data/processed is replaced as one directory and checked against its build record."""
 
+import time
 from pathlib import Path
 
 import pytest
 
 from medlofte_analysis import build as build_module
-from medlofte_analysis.build import OUTPUT_FILES, build, recover_processed
+from medlofte_analysis.build import LEFTOVER_SECONDS, OUTPUT_FILES, build, recover_processed
 from medlofte_analysis.cli import main
 from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.validation import check_processed_record
@@ -50,9 +51,16 @@ def test_a_build_killed_between_the_two_renames_is_recovered_by_the_next_run(pro
     staging = processed.parent / ".processed-new-processed-def"
     staging.mkdir()
     (staging / "indicators.csv").write_text("half", encoding="utf-8")
-    recover_processed(processed)
+    recover_processed(processed, now=time.time() + LEFTOVER_SECONDS + 1)
     assert _snapshot(processed) == before
     assert [p.name for p in processed.parent.iterdir()] == ["processed"]
+
+
+def test_a_young_staging_folder_of_a_running_build_is_left_alone(processed):
+    staging = processed.parent / ".processed-new-processed-running"
+    staging.mkdir()
+    recover_processed(processed)
+    assert staging.is_dir()
 
 
 def test_a_rebuild_swaps_the_folder_and_keeps_files_the_build_does_not_own(processed):
