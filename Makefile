@@ -47,6 +47,7 @@ bench: setup ## Print the benchmark figures
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_synth.py --quick
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_fuzz.py
 
 lab: setup ## Open the notebooks in JupyterLab on the project's environment
 	$(BIN)/jupyter lab notebooks/

@@ -26,6 +26,7 @@ from medlofte_analysis.build import (
     KOLADA_MUNICIPALITIES,
     LAGESBILD_LONG,
     POPULATION_2010_2016,
+    SHIPPED_INPUTS,
     WEB_TRANSCRIBED,
     build,
 )
@@ -92,16 +93,7 @@ def _national_raw(root: Path) -> tuple[Path, Path]:
     with open(raw / "manifest.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
-        for relative in sorted(
-            [
-                LAGESBILD_LONG,
-                KOLADA_MUNICIPALITIES,
-                KOLADA_GROUPS,
-                KOLADA_JUVAHEM,
-                POPULATION_2010_2016,
-                WEB_TRANSCRIBED,
-            ]
-        ):
+        for relative in sorted(SHIPPED_INPUTS):
             row = dict(entries[relative])
             row.update(
                 sha256=sha256_file(raw / relative), bytes=str((raw / relative).stat().st_size)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,10 +40,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from medlofte_analysis.evaluate import load_inputs
     from medlofte_analysis.manifest import read_manifest, read_sources, verify_raw
-    from medlofte_analysis.validation import validate_indicators, validate_population
+    from medlofte_analysis.validation import (
+        check_processed_record,
+        validate_indicators,
+        validate_population,
+    )
 
     raw, processed = Path(args.raw), Path(args.processed)
     problems = [f"{p.path}: {p.problem}" for p in verify_raw(raw)]
+    problems += check_processed_record(processed)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
     sources = set(read_sources(raw))
     sha = {row["path"]: row["sha256"] for row in read_manifest(raw)}
     inputs = load_inputs(processed)
@@ -69,13 +80,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _years(text: str) -> list[int]:
     """'2015-2025' or '2022,2024' → a list of years."""
-    try:
-        if "-" in text:
-            first, last = (int(part) for part in text.split("-", 1))
-            return list(range(first, last + 1))
-        return [int(part) for part in text.split(",")]
-    except ValueError as error:
-        raise InputError(None, "--years", "år som 2015-2025 eller 2022,2024", text) from error
+    parts = text.split("-", 1) if "-" in text else text.split(",")
+    if not all(part.strip().isdigit() and len(part.strip()) == 4 for part in parts):
+        raise InputError(None, "--years", "år som 2015-2025 eller 2022,2024", text)
+    if "-" in text:
+        first, last = (int(part) for part in parts)
+        return list(range(first, last + 1))
+    return [int(part) for part in parts]
 
 
 def _now() -> str:
@@ -356,14 +367,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_VARIABLE = "MEDLOFTE_DEBUG"
+
+# Exit statuses: 2 bad input (as argparse), 1 a fault of the machine (disk, permissions),
+# 70 an internal error (EX_SOFTWARE), 130 interrupted (128 + SIGINT).
+EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 1, 70, 130
+
+
+def _os_error_sv(error: OSError) -> str:
+    """One Swedish sentence for a fault of the file system, naming the file."""
+    place = f" ({error.filename})" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return f"disken är full{place}; inget halvfärdigt har sparats, frigör utrymme"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"ingen behörighet att skriva eller läsa{place}; kontrollera rättigheterna"
+    if error.errno == errno.ENOENT:
+        return f"filen eller mappen finns inte{place}"
+    if error.errno == errno.EISDIR:
+        return f"en mapp angavs där en fil väntades{place}"
+    return f"filsystemet svarade: {error.strerror or type(error).__name__}{place}"
+
+
+def describe_failure(error: BaseException) -> tuple[str, int]:
+    """The one line (Swedish) and exit status for an exception that ends a command."""
+    if isinstance(error, InputError | ConfigError | ValidationError):
+        return f"fel i indata: {error}", EXIT_INPUT
+    if isinstance(error, KeyboardInterrupt):
+        return "avbrutet (Ctrl+C); inget halvfärdigt har sparats", EXIT_INTERRUPTED
+    if isinstance(error, UnicodeError):
+        reason = getattr(error, "reason", str(error))
+        return (
+            f"en fil är inte sparad som UTF-8 ({reason}); spara den som UTF-8 och försök igen",
+            EXIT_INPUT,
+        )
+    if isinstance(error, MemoryError):
+        return "minnet räckte inte till; är en indatafil orimligt stor?", EXIT_ENVIRONMENT
+    if isinstance(error, OSError):
+        return _os_error_sv(error), EXIT_ENVIRONMENT
+    return (
+        f"internt fel ({type(error).__name__}: {str(error)[:200]}); kör igen med "
+        f"{DEBUG_VARIABLE}=1 för hela felspåret och rapportera det",
+        EXIT_INTERNAL,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; bad input prints one clear line and exits with status 2."""
+    """Run the command line; any fault prints one Swedish line and a non-zero exit status.
+
+    Bad input exits with 2, a machine fault (disk full, no permission) with 1, an interrupt
+    with 130 and anything unexpected with 70. Set MEDLOFTE_DEBUG=1 to get the traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (InputError, ConfigError, ValidationError) as error:
-        print(f"medlofte: fel: {error}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:
+        return EXIT_ENVIRONMENT
+    except (Exception, KeyboardInterrupt) as error:
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        line, status = describe_failure(error)
+        print(f"medlofte: {' '.join(line.split())}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

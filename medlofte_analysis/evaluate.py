@@ -935,7 +935,7 @@ def run_evaluation(
     path = Path(config_path)
     config = load_config(path if path.is_absolute() else PROJECT_ROOT / path, municipality or None)
     config = replace(config, path=path.as_posix() if not path.is_absolute() else path.name)
-    check_config(config, inputs.catalog, inputs.municipalities, inputs.indicators)
+    check_config(config, inputs.catalog, inputs.municipalities, inputs.indicators, inputs.groups)
     names = dict(zip(inputs.municipalities["code"], inputs.municipalities["name"], strict=True))
     config = resolve_series(name_run(config, names), inputs)
     with warnings.catch_warnings():

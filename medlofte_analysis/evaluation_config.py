@@ -7,9 +7,12 @@ with an unknown municipality, an indicator missing from the catalog, or years ou
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -53,7 +56,7 @@ class EvaluationConfig:
     note: str = ""
     path: str = ""
     pledge_text: str = ""
-    contact: str = ""  # who answers questions on the report (a unit, an e-mail to a function box)
+    contact: str = ""
     extra: dict = field(default_factory=dict)
     file_municipality: str = ""
     pledge_municipality: str = ""
@@ -74,68 +77,215 @@ class EvaluationConfig:
         return tuple(seen)
 
 
-def _years(value: object, path: Path, key: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
-        raise ConfigError(
-            f"{path}: [{key}] ska vara en lista med år, t.ex. [2022]; hittade {value!r}"
-        )
-    return tuple(sorted(value))
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+KINDS: tuple[str, ...] = ("evaluation", "demonstration")
 
 
-def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig:
-    """Read an evaluation file; `municipality` overrides its municipality code (one parameter)."""
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _texts(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _years_list(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _pair(value: object) -> bool:
+    return _years_list(value) and len(value) == 2 and value[0] <= value[1]
+
+
+def _alpha(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value < 1
+    )
+
+
+# The declared schema: section → key → (check, what is expected, in Swedish).
+Rule = tuple[Callable[[object], bool], str]
+EVALUATION_KEYS: dict[str, Rule] = {
+    "id": (
+        lambda v: isinstance(v, str) and ID_PATTERN.fullmatch(v) is not None,
+        'små bokstäver a–z, siffror och bindestreck, t.ex. "knivsta-2024-2025"',
+    ),
+    "title": (_text, "en text"),
+    "municipality": (_text, 'en kommunkod i citattecken, t.ex. "0330"'),
+    "kind": (lambda v: v in KINDS, f"ett av {', '.join(KINDS)}"),
+    "baseline_years": (_years_list, "en icke-tom lista med årtal, t.ex. [2022]"),
+    "followup_years": (_years_list, "en icke-tom lista med årtal, t.ex. [2024, 2025]"),
+    "pre_period": (_pair, "[första år, sista år], t.ex. [2015, 2022]"),
+    "alpha": (_alpha, "ett tal större än 0 och mindre än 1, t.ex. 0.05"),
+    "note": (_text, "en text"),
+    "pledge_text": (_text, "en text"),
+    "contact": (_text, "en text"),
+    "pledge_municipality": (_text, 'en kommunkod i citattecken, t.ex. "0330"'),
+}
+REQUIRED_EVALUATION_KEYS: tuple[str, ...] = (
+    "municipality",
+    "baseline_years",
+    "followup_years",
+    "pre_period",
+)
+COMPARISON_KEYS: dict[str, Rule] = {
+    "kolada_group": (_text, "titeln på en Kolada-grupp i citattecken"),
+    "municipalities": (_texts, "en lista med kommunkoder i citattecken"),
+    "county": (_text, 'en länskod i citattecken, t.ex. "0003"'),
+}
+FOCUS_AREA_KEYS: dict[str, Rule] = {
+    "indicators": (
+        lambda v: _texts(v) and bool(v),
+        "en icke-tom lista med indikator-id:n ur katalogen",
+    ),
+    "primary": (_texts, "en lista med indikator-id:n (en delmängd av områdets indicators)"),
+    "pledge": (_text, "löftets egen text för fokusområdet"),
+}
+SECTIONS: tuple[str, ...] = ("evaluation", "comparison", "focus_areas")
+
+
+def _suggest(name: str, valid: Iterable[str]) -> str:
+    """' — menade du `x`?' for the nearest valid name (difflib), or ''."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" — menade du `{close[0]}`?" if close else ""
+
+
+def _check_keys(table: object, rules: dict[str, Rule], section: str, path: Path) -> dict:
+    """Refuse a table that is not a table, has unknown keys, or a value of the wrong kind."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{section}] i {path} ska vara en tabell, fann {table!r}")
+    for key in table:
+        if key not in rules:
+            raise ConfigError(
+                f"Okänd nyckel `{key}` i [{section}] i {path}{_suggest(key, rules)} "
+                f"(giltiga nycklar: {', '.join(rules)})"
+            )
+    for key, value in table.items():
+        check, expected = rules[key]
+        if not check(value):
+            raise ConfigError(
+                f"`{key}` i [{section}] i {path}: förväntade {expected}, fann {value!r}"
+            )
+    return table
+
+
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as error:
         raise ConfigError(
             f"{path}: utvärderingsfilen finns inte (se mappen evaluations/)"
         ) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: filen är inte sparad som UTF-8 (byte {error.start}); spara den som UTF-8"
+        ) from error
+    except OSError as error:
+        raise ConfigError(f"{path}: kan inte läsas ({error.strerror})") from error
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: inte giltig TOML ({error})") from error
-    try:
-        evaluation = data["evaluation"]
-        areas = data["focus_areas"]
-    except KeyError as error:
-        raise ConfigError(f"{path}: tabellen [{error.args[0]}] saknas") from error
-    unknown_areas = sorted(set(areas) - set(FOCUS_AREAS))
-    if unknown_areas:
+
+
+def validate_document(data: dict, path: Path) -> None:
+    """Check a parsed evaluation file against the declared schema (keys, types, ranges)."""
+    for section in data:
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"Okänd sektion `[{section}]` i {path}{_suggest(section, SECTIONS)} "
+                f"(giltiga sektioner: {', '.join(f'[{s}]' for s in SECTIONS)})"
+            )
+    for section in ("evaluation", "focus_areas"):
+        if section not in data:
+            raise ConfigError(f"{path}: tabellen [{section}] saknas")
+    evaluation = _check_keys(data["evaluation"], EVALUATION_KEYS, "evaluation", path)
+    for key in REQUIRED_EVALUATION_KEYS:
+        if key not in evaluation:
+            raise ConfigError(f"{path}: nyckeln `{key}` saknas i [evaluation]")
+    _check_keys(data.get("comparison", {}), COMPARISON_KEYS, "comparison", path)
+    areas = data["focus_areas"]
+    if not isinstance(areas, dict) or not areas:
+        raise ConfigError(f"{path}: [focus_areas] ska ha minst ett fokusområde")
+    for name, spec in areas.items():
+        if name not in FOCUS_AREAS:
+            raise ConfigError(
+                f"Okänt fokusområde `[focus_areas.{name}]` i {path}"
+                f"{_suggest(name, FOCUS_AREAS)} (giltiga: {', '.join(FOCUS_AREAS)})"
+            )
+        section = f"focus_areas.{name}"
+        _check_keys(spec, FOCUS_AREA_KEYS, section, path)
+        if "indicators" not in spec:
+            raise ConfigError(f"{path}: [{section}] saknar `indicators` (en icke-tom lista)")
+        outside = [i for i in spec.get("primary", []) if i not in spec["indicators"]]
+        if outside:
+            raise ConfigError(
+                f"`primary` i [{section}] i {path}: primärutfallet {outside[0]!r} finns inte "
+                "bland samma områdes `indicators`"
+            )
+    baseline, followup = evaluation["baseline_years"], evaluation["followup_years"]
+    if max(baseline) >= min(followup):
         raise ConfigError(
-            f"{path}: okänt fokusområde {unknown_areas}; ska vara ett av {sorted(FOCUS_AREAS)}"
+            f"{path}: basåren {baseline} måste ligga före uppföljningsåren {followup}"
         )
-    focus_areas = {name: tuple(spec.get("indicators", [])) for name, spec in areas.items()}
+
+
+def load_config(path: Path, municipality: str | None = None) -> EvaluationConfig:
+    """Read an evaluation file; `municipality` overrides its municipality code (one parameter).
+
+    The file is checked against the declared schema first (unknown keys and sections refused
+    with the nearest valid name, types and ranges checked), so a misspelling never silently
+    drops a setting.
+    """
+    data = _read_toml(path)
+    validate_document(data, path)
+    evaluation = data["evaluation"]
+    areas = data["focus_areas"]
+    focus_areas = {name: tuple(spec["indicators"]) for name, spec in areas.items()}
     primary = tuple(i for spec in areas.values() for i in spec.get("primary", []))
-    pre = evaluation.get("pre_period", [])
-    if not (isinstance(pre, list) and len(pre) == 2 and all(isinstance(y, int) for y in pre)):
-        raise ConfigError(
-            f"{path}: pre_period ska vara [första_år, sista_år], t.ex. [2015, 2022], inte {pre!r}"
-        )
+    pre = evaluation["pre_period"]
     comparison = data.get("comparison", {})
-    code = municipality or evaluation.get("municipality", "")
+    code = municipality or evaluation["municipality"]
+    config_id = evaluation.get("id", Path(path).stem)
+    if municipality is not None and not re.fullmatch(r"\d{4}", municipality):
+        raise ConfigError(
+            f'kommunkoden {municipality!r} ska vara fyra siffror, t.ex. "0330" för Knivsta'
+        )
+    if not ID_PATTERN.fullmatch(config_id):
+        raise ConfigError(
+            f"`id` i [evaluation] i {path}: förväntade {EVALUATION_KEYS['id'][1]}, "
+            f"fann {config_id!r} (filnamnet används när id saknas)"
+        )
     config = EvaluationConfig(
-        id=str(evaluation.get("id", Path(path).stem)),
-        title=str(evaluation.get("title", "")),
-        municipality=str(code),
-        kind=str(evaluation.get("kind", "evaluation")),
-        baseline_years=_years(evaluation.get("baseline_years"), path, "baseline_years"),
-        followup_years=_years(evaluation.get("followup_years"), path, "followup_years"),
+        id=config_id,
+        title=evaluation.get("title", ""),
+        municipality=code,
+        kind=evaluation.get("kind", "evaluation"),
+        baseline_years=tuple(sorted(evaluation["baseline_years"])),
+        followup_years=tuple(sorted(evaluation["followup_years"])),
         pre_period=(pre[0], pre[1]),
         focus_areas=focus_areas,
         primary=primary,
         comparison=Comparison(
-            kolada_group=str(comparison.get("kolada_group", "")),
-            municipalities=tuple(str(c) for c in comparison.get("municipalities", [])),
-            county=str(comparison.get("county", "")),
+            kolada_group=comparison.get("kolada_group", ""),
+            municipalities=tuple(comparison.get("municipalities", [])),
+            county=comparison.get("county", ""),
         ),
         alpha=float(evaluation.get("alpha", 0.05)),
-        note=str(evaluation.get("note", "")),
+        note=evaluation.get("note", ""),
         path=str(path),
-        pledge_text=str(evaluation.get("pledge_text", "")),
-        contact=str(evaluation.get("contact", "")).strip(),
-        file_municipality=str(evaluation.get("municipality", "")),
-        pledge_municipality=str(
-            evaluation.get("pledge_municipality", evaluation.get("municipality", ""))
-        ),
-        pledge={name: str(spec["pledge"]) for name, spec in areas.items() if "pledge" in spec},
+        pledge_text=evaluation.get("pledge_text", ""),
+        contact=evaluation.get("contact", "").strip(),
+        file_municipality=evaluation["municipality"],
+        pledge_municipality=evaluation.get("pledge_municipality", evaluation["municipality"]),
+        pledge={name: spec["pledge"] for name, spec in areas.items() if "pledge" in spec},
     )
     if municipality and municipality != evaluation.get("municipality"):
         # Another municipality: its own id and its own county (the first two digits of a
@@ -211,8 +361,13 @@ def check_config(
     catalog: pd.DataFrame,
     municipalities: pd.DataFrame,
     indicators: pd.DataFrame,
+    groups: pd.DataFrame | None = None,
 ) -> None:
-    """Refuse a configuration that cannot be run, with a message that says what to fix."""
+    """Refuse a configuration that cannot be run, with a message that says what to fix.
+
+    With `groups` (the Kolada municipality groups), a named comparison group that matches no
+    group is refused instead of silently giving no comparison municipalities.
+    """
     where = config.path or config.id
     codes = set(municipalities["code"])
     if config.municipality not in codes:
@@ -248,3 +403,21 @@ def check_config(
         config.baseline_years
     ):
         raise ConfigError(f"{where}: pre_period {list(config.pre_period)} ska innehålla basåren")
+    if groups is not None and config.comparison.kolada_group:
+        _check_kolada_group(config, municipalities, groups, where)
+
+
+def _check_kolada_group(
+    config: EvaluationConfig, municipalities: pd.DataFrame, groups: pd.DataFrame, where: str
+) -> None:
+    names = dict(zip(municipalities["code"], municipalities["name"], strict=True))
+    title = resolve_group_title(config, names[config.municipality]).comparison.kolada_group
+    titles = groups["group_title"].astype(str).drop_duplicates()
+    if titles.str.startswith(title).any():
+        return
+    undated = sorted(set(titles.str.replace(r",?\s*\d{4}\s*$", "", regex=True)))
+    raise ConfigError(
+        f"Okänd Kolada-grupp `{title}` i [comparison] i {where}{_suggest(title, undated)} "
+        "(ingen grupp i data/processed/municipality_groups.csv har den titeln; utan den "
+        "skulle jämförelsegruppen bli tom)"
+    )

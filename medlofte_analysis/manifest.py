@@ -83,9 +83,16 @@ def _read_table(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
             missing = [f for f in fields if f not in (reader.fieldnames or [])]
             if missing:
                 raise InputError(path, "header row", f"columns {list(fields)}", reader.fieldnames)
-            return [dict(row) for row in reader]
+            rows = [dict(row) for row in reader]
     except UnicodeDecodeError as error:
         raise InputError(path, f"byte {error.start}", "UTF-8 text", None) from error
+    for number, row in enumerate(rows, start=2):
+        # A short or long row (e.g. a bare carriage return inside a field) would give None.
+        if None in row or None in row.values():
+            raise InputError(
+                path, f"row {number}", f"{len(reader.fieldnames)} fields like the header", row
+            )
+    return rows
 
 
 def read_sources(raw_dir: Path) -> dict[str, dict[str, str]]:

@@ -40,7 +40,7 @@ from medlofte_analysis.config import (
     RAW_DIR,
     REPORTS_DIR,
 )
-from medlofte_analysis.errors import InputError
+from medlofte_analysis.errors import ConfigError, InputError
 from medlofte_analysis.evaluation_config import (
     EvaluationConfig,
     check_config,
@@ -757,7 +757,8 @@ def check_evaluation(config_path: str, municipality: str | None = None) -> Evalu
     config = load_config(PROJECT_ROOT / config_path, municipality)
     municipalities = pd.read_csv(PROCESSED_DIR / "municipalities.csv", dtype=str)
     indicators = pd.read_csv(PROCESSED_DIR / "indicators.csv", dtype={"municipality_code": str})
-    check_config(config, load_catalog(), municipalities, indicators)
+    groups = pd.read_csv(PROCESSED_DIR / "municipality_groups.csv", dtype=str)
+    check_config(config, load_catalog(), municipalities, indicators, groups)
     return name_run(config, dict(zip(municipalities["code"], municipalities["name"], strict=True)))
 
 
@@ -771,6 +772,18 @@ def check_workbooks_before_report(raw_dir: Path = RAW_DIR, manual_dir: Path = MA
     """Refuse personal data in any workbook the notebooks may read, before any kernel starts."""
     workbooks.check_folder(manual_dir)
     workbooks.check_folder(raw_dir)
+
+
+def inside_reports(reports_dir: Path, *parts: str) -> Path:
+    """`reports_dir/parts…`, refused (ConfigError) if it would leave `reports_dir`."""
+    base = Path(reports_dir).resolve()
+    path = base.joinpath(*parts).resolve()
+    if path == base or not path.is_relative_to(base):
+        raise ConfigError(
+            f"utdatasökvägen {'/'.join(parts)!r} hamnar utanför {reports_dir}; "
+            "utvärderingens id får bara innehålla a–z, 0–9 och bindestreck"
+        )
+    return Path(reports_dir).joinpath(*parts)
 
 
 def is_default_run(config_path: str, municipality: str | None) -> bool:
@@ -800,7 +813,7 @@ def run_report(
     if is_default_run(config_path, municipality):
         target = Path(notebooks_dir)
     else:
-        target = output_dir(config, reports_dir) / config.id / "notebooks"
+        target = inside_reports(output_dir(config, reports_dir), config.id, "notebooks")
     parameters = {"config": _relative_config(config_path), "municipality": municipality or ""}
     timings: list[NotebookTiming] = []
     if execute:
@@ -810,7 +823,7 @@ def run_report(
     started = perf_counter()
     html_path = export_report(
         executed,
-        output_dir(config, reports_dir) / f"{config.id}.html",
+        inside_reports(output_dir(config, reports_dir), f"{config.id}.html"),
         config.title,
         sources_appendix_markdown(RAW_DIR) + "\n" + implementation.log_source_markdown(config),
         report_info(config),

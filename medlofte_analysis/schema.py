@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+# Years a processed row may refer to; anything else is a typo in the source.
+YEAR_RANGE: tuple[int, int] = (1990, 2100)
+
 INDICATOR_KEY: tuple[str, ...] = ("municipality_code", "year", "indicator_id")
 
 # column -> (dtype, description)

@@ -6,17 +6,20 @@ Run at the end of every build and by `medlofte validate`. Each problem names the
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from medlofte_analysis.manifest import sha256_file
 from medlofte_analysis.schema import (
     INDICATOR_COLUMNS,
     INDICATOR_KEY,
     POPULATION_COLUMNS,
     POPULATION_KEY,
     QUALITIES,
+    YEAR_RANGE,
 )
-
-YEAR_RANGE: tuple[int, int] = (1990, 2100)
 
 
 class ValidationError(ValueError):
@@ -135,4 +138,33 @@ def validate_population(
         problems.append(
             f"population: population not > 0 at {_describe(frame, bad, POPULATION_KEY)}"
         )
+    return problems
+
+
+def check_processed_record(processed_dir: Path) -> list[str]:
+    """Compare each processed table with the sha256 that `build_record.json` lists for it.
+
+    A table edited, truncated or replaced after the build (or a mix of two builds) no longer
+    matches its record; the problem names the file and says to rebuild.
+    """
+    record_path = Path(processed_dir) / "build_record.json"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        outputs = {entry["path"]: entry["sha256"] for entry in record["outputs"]}
+    except FileNotFoundError:
+        return [f"{record_path}: saknas; kör `medlofte build`"]
+    except (ValueError, KeyError, TypeError) as error:
+        return [f"{record_path}: inte en byggpost med `outputs` ({error}); kör `medlofte build`"]
+    problems: list[str] = []
+    for name, expected in sorted(outputs.items()):
+        path = Path(processed_dir) / name
+        if Path(name).name != name:
+            problems.append(f"{record_path}: otillåten sökväg {name!r} i `outputs`")
+        elif not path.is_file():
+            problems.append(f"{path}: saknas, men finns i build_record.json; kör `medlofte build`")
+        elif sha256_file(path) != expected:
+            problems.append(
+                f"{path}: sha256 stämmer inte med build_record.json (filen har ändrats eller "
+                "kortats efter bygget); kör `medlofte build`"
+            )
     return problems

@@ -108,3 +108,150 @@ def test_falun_judges_its_primary_crime_outcomes_from_the_shipped_bra_data(
     for concept in ("skadegorelse", "trafikbrott", "narkotikabrott"):
         assert head.loc[concept, "verdict"] != "cannot_judge"
         assert head.loc[concept, "source_sv"].startswith("Brå, lägesbild")
+
+
+# --- The declared schema: every mistake refused with a message that says what to fix --------
+
+VALID = """
+[evaluation]
+id = "t"
+municipality = "0330"
+baseline_years = [2022]
+followup_years = [2024]
+pre_period = [2017, 2022]
+alpha = 0.05
+contact = "brottsforebyggare@knivsta.se"
+[comparison]
+kolada_group = "Liknande kommuner socioekonomi, {kommun}"
+[focus_areas.narkotika]
+indicators = ["kolada_n07544"]
+primary = ["kolada_n07544"]
+[focus_areas.unga]
+indicators = ["kolada_n07542"]
+"""
+
+
+def _load(tmp_path, text, name="e.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+def test_the_valid_schema_example_with_a_contact_is_accepted(tmp_path):
+    config = _load(tmp_path, VALID)
+    assert (config.contact, config.primary) == ("brottsforebyggare@knivsta.se", ("kolada_n07544",))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "baseline_years =",
+            "baseline_yeas =",
+            r"Okänd nyckel `baseline_yeas`.*menade du `baseline_years`\?",
+        ),
+        (
+            "primary = [",
+            "primary_outcomes = [",
+            r"Okänd nyckel `primary_outcomes`.*menade du `primary`\?",
+        ),
+        (
+            "[comparison]",
+            "[comparision]",
+            r"Okänd sektion `\[comparision\]`.*menade du `comparison`\?",
+        ),
+        ("[focus_areas.unga]", "[focus_areas.ung]", r"Okänt fokusområde.*menade du `unga`\?"),
+        ("alpha = 0.05", "alpha = 2", r"`alpha`.*större än 0 och mindre än 1.*fann 2"),
+        ("alpha = 0.05", "alpha = nan", r"`alpha`.*fann nan"),
+        ("alpha = 0.05", "alpha = inf", r"`alpha`.*fann inf"),
+        ("alpha = 0.05", "alpha = 0", r"`alpha`.*fann 0"),
+        ("alpha = 0.05", 'alpha = "x"', r"`alpha`.*fann 'x'"),
+        ("alpha = 0.05", "alpha = true", r"`alpha`.*fann True"),
+        ('id = "t"', 'id = "../../x"', r"`id`.*bindestreck.*'\.\./\.\./x'"),
+        ('id = "t"', 'id = "/tmp/x"', r"`id`.*'/tmp/x'"),
+        ('id = "t"', 'id = "Knivsta 2024"', r"`id`.*'Knivsta 2024'"),
+        ("[2024]", '["2024"]', r"`followup_years`.*lista med årtal"),
+        ("[2024]", "[2024.5]", r"`followup_years`.*lista med årtal"),
+        ("[2024]", "[]", r"`followup_years`.*icke-tom"),
+        ("[2024]", "[2021]", r"basåren \[2022\] måste ligga före uppföljningsåren \[2021\]"),
+        ("[2017, 2022]", "[2022, 2017]", r"`pre_period`"),
+        ('indicators = ["kolada_n07542"]', "indicators = []", r"`indicators`.*icke-tom"),
+        ('indicators = ["kolada_n07542"]', "", r"\[focus_areas.unga\] saknar `indicators`"),
+        ('municipality = "0330"', "municipality = 330", r"`municipality`.*citattecken"),
+        ('kolada_group = "', 'kolada_group = ["', r"toml|TOML"),
+        (
+            'primary = ["kolada_n07544"]',
+            'primary = ["kolada_n07542"]',
+            r"primärutfallet 'kolada_n07542'",
+        ),
+    ],
+)
+def test_a_schema_violation_is_refused_with_what_to_fix(tmp_path, old, new, message):
+    assert old in VALID
+    with pytest.raises(ConfigError, match=message):
+        _load(tmp_path, VALID.replace(old, new, 1))
+
+
+def test_a_missing_required_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="`pre_period` saknas"):
+        _load(tmp_path, VALID.replace("pre_period = [2017, 2022]\n", ""))
+
+
+def test_an_empty_focus_areas_table_is_refused(tmp_path):
+    text = VALID.split("[focus_areas.narkotika]")[0] + "[focus_areas]\n"
+    with pytest.raises(ConfigError, match="minst ett fokusområde"):
+        _load(tmp_path, text)
+
+
+def test_a_file_name_that_is_not_a_slug_is_refused_when_id_is_missing(tmp_path):
+    with pytest.raises(ConfigError, match=r"filnamnet.*"):
+        _load(tmp_path, VALID.replace('id = "t"\n', ""), name="Min utvärdering.toml")
+
+
+def test_a_file_not_in_utf8_is_one_config_error(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_bytes(VALID.replace("t", "\xe5").encode("latin-1"))
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_config(path)
+
+
+def test_a_municipality_override_that_is_not_four_digits_is_refused(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text(VALID, encoding="utf-8")
+    with pytest.raises(ConfigError, match="fyra siffror"):
+        load_config(path, municipality="../x")
+
+
+def test_an_unknown_kolada_group_is_refused_with_the_nearest_title(tmp_path):
+    inputs = load_inputs()
+    config = _load(tmp_path, VALID.replace("socioekonomi", "socioekonomy"))
+    with pytest.raises(
+        ConfigError,
+        match=r"Okänd Kolada-grupp.*menade du `Liknande kommuner socioekonomi, Knivsta`",
+    ):
+        check_config(
+            config, inputs.catalog, inputs.municipalities, inputs.indicators, inputs.groups
+        )
+
+
+def test_a_known_kolada_group_passes_the_group_check(tmp_path):
+    inputs = load_inputs()
+    config = _load(tmp_path, VALID)
+    check_config(config, inputs.catalog, inputs.municipalities, inputs.indicators, inputs.groups)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [("../../x.html",), ("/tmp/x.html",), ("..", "notebooks"), ("a/../../b", "notebooks"), (".",)],
+)
+def test_no_output_path_leaves_reports(tmp_path, parts):
+    from medlofte_analysis.report import inside_reports
+
+    with pytest.raises(ConfigError, match="utanför"):
+        inside_reports(tmp_path / "reports", *parts)
+
+
+def test_an_output_path_inside_reports_is_allowed(tmp_path):
+    from medlofte_analysis.report import inside_reports
+
+    assert inside_reports(tmp_path, "knivsta-2024-2025.html") == tmp_path / "knivsta-2024-2025.html"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, parse_year_column, read_csv_strict
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.municipalities import codes_for_names
 
@@ -38,13 +38,8 @@ def read_lagesbild_long(path: Path) -> pd.DataFrame:
     """Read the long table and parse `varde` strictly (missing markers → NaN with a reason)."""
     frame = read_csv_strict(path, LONG_COLUMNS)
     values, reasons = parse_number_column(frame["varde"], path, "varde")
-    years = pd.to_numeric(frame["ar"], errors="coerce")
-    if years.isna().any():
-        row = int(years.isna().to_numpy().nonzero()[0][0])
-        raise InputError(
-            path, f"row {row + 2}, column ar", "a four-digit year", frame["ar"].iloc[row]
-        )
-    frame = frame.assign(varde=values, missing_reason=reasons, ar=years.astype(int))
+    years = parse_year_column(frame["ar"], path, "ar")
+    frame = frame.assign(varde=values, missing_reason=reasons, ar=years)
     key = ["geografi", "enhet", "ar", "variabel"]
     duplicated = frame.duplicated(key)
     if duplicated.any():
@@ -86,6 +81,14 @@ def lagesbild_to_tidy(
     crime = long.loc[long["kalla"] == KALLA_CRIME]
     counts = crime.loc[crime["enhet"] == ENHET_COUNT].set_index(key)
     rates = crime.loc[crime["enhet"] == ENHET_RATE].set_index(key)
+    orphans = ~counts.index.isin(rates.index)
+    if orphans.any():
+        code, year, variable = counts.index[orphans][0]
+        raise InputError(
+            path,
+            f"the {ENHET_COUNT!r} row for {variable!r}, {year}, municipality {code}",
+            f"a matching {ENHET_RATE!r} row (a count without its rate cannot be used)",
+        )
     crime_rows = rates[["varde", "missing_reason"]].rename(columns={"varde": "value"})
     crime_rows["count"] = counts["varde"].reindex(crime_rows.index)
     crime_rows = crime_rows.reset_index()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, parse_year_column, read_csv_strict
 from medlofte_analysis.errors import InputError
 
 JUVAHEM_COLUMNS: tuple[str, ...] = (
@@ -45,7 +45,7 @@ def read_juvahem_values(path: Path) -> pd.DataFrame:
         {
             "kpi": frame["kolada_kpi"],
             "municipality_code": frame["kommun_code"],
-            "year": frame["year"].astype(int),
+            "year": parse_year_column(frame["year"], path, "year").to_numpy(),
             "value": numbers.to_numpy(),
             "missing_reason": reasons.to_numpy(),
         }

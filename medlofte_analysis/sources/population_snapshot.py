@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, parse_year_column, read_csv_strict
 from medlofte_analysis.municipalities import codes_for_names
 
 KOLADA_2010_2016_COLUMNS: tuple[str, ...] = ("Nyckeltal", "Region", "År", "Invånare")
@@ -21,7 +21,7 @@ def read_kolada_population_by_name(path: Path, lookup: dict[str, str]) -> pd.Dat
     return pd.DataFrame(
         {
             "municipality_code": codes,
-            "year": frame["År"].astype(int),
+            "year": parse_year_column(frame["År"], path, "År").to_numpy(),
             "age_group": "total",
             "sex": "total",
             "population": numbers.to_numpy(),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from medlofte_analysis.cleaning import parse_number_column, read_csv_strict
+from medlofte_analysis.cleaning import parse_number_column, parse_year_column, read_csv_strict
 
 COLUMNS: tuple[str, ...] = (
     "kommun_code",
@@ -35,7 +35,7 @@ def read_transcribed(path: Path) -> pd.DataFrame:
         {
             "area_code": frame["kommun_code"],
             "area_name": frame["kommun"],
-            "year": frame["year"].astype(int),
+            "year": parse_year_column(frame["year"], path, "year").to_numpy(),
             "indicator": frame["indicator"],
             "value": numbers.to_numpy(),
             "unit": frame["unit"],
