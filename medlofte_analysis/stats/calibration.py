@@ -5,7 +5,9 @@ single-municipality methods register here, the comparison-group methods register
 own module (listed in :data:`REGISTRY_MODULES`). :func:`calibrate_cell` runs one grid cell:
 
 * ``reps`` null panels (true ratio 1): type-I error = share with ``p <= alpha``; coverage =
-  share of intervals containing 1; the reported MDEs (median over the null panels);
+  share of intervals containing 1; the reported MDEs (median over the first
+  :data:`MDE_REPS` null panels; methods may skip costly MDEs elsewhere, see
+  :func:`mde_wanted`);
 * ``reps`` panels with the true ratio at the median reported MDE for an increase, and again
   for a decrease: power = share with ``p <= alpha`` (should be near the nominal 80 %).
   When no decrease is reported as detectable (MDE 0), its power is not simulated.
@@ -16,6 +18,7 @@ Monte Carlo standard error of a share ``s`` from ``reps`` replicates: ``sqrt(s(1
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import math
 from collections.abc import Callable
@@ -25,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from medlofte_analysis.stats.power import minimum_detectable_ratio
-from medlofte_analysis.stats.rate_ratio import rate_ratio
+from medlofte_analysis.stats.rate_ratio import panel_rate_ratio
 from medlofte_analysis.stats.simulate import PanelShape, SimulatedPanel, simulate_panel
 from medlofte_analysis.stats.trend import trend_projection
 
 __all__ = [
     "METHODS",
     "MethodResult",
+    "mde_wanted",
     "calibrate_cell",
     "calibration_grid",
     "load_registry",
@@ -52,6 +56,17 @@ class MethodResult:
 
 
 MethodFunction = Callable[[SimulatedPanel, float], MethodResult]
+#: The calibration needs the reported MDE only from a few null panels (its median); methods
+#: whose MDE is costly may skip it (report NaN) when :func:`mde_wanted` is False.
+_MDE_WANTED: contextvars.ContextVar[bool] = contextvars.ContextVar("mde_wanted", default=True)
+MDE_REPS = 40
+
+
+def mde_wanted() -> bool:
+    """Whether the calibration uses this call's MDEs (False: a method may return NaN)."""
+    return _MDE_WANTED.get()
+
+
 METHODS: dict[str, MethodFunction] = {}
 #: Modules whose import registers further methods (the comparison-group methods).
 REGISTRY_MODULES: tuple[str, ...] = ("medlofte_analysis.stats.calibration_methods",)
@@ -114,7 +129,8 @@ def _run(
     alpha: float,
 ) -> list[MethodResult]:
     out = []
-    for _ in range(reps):
+    for k in range(reps):
+        token = _MDE_WANTED.set(ratio == 1.0 and k < MDE_REPS)
         panel = simulate_panel(
             shape,
             rng,
@@ -124,7 +140,10 @@ def _run(
             n_followup=cell.n_followup,
             true_ratio=ratio,
         )
-        out.append(method(panel, alpha))
+        try:
+            out.append(method(panel, alpha))
+        finally:
+            _MDE_WANTED.reset(token)
     return out
 
 
@@ -190,16 +209,15 @@ def _period(panel: SimulatedPanel, years: tuple[int, ...]) -> tuple[float, float
 
 @register("fore_efter")
 def before_after(panel: SimulatedPanel, alpha: float) -> MethodResult:
-    """Before–after in the target alone (:func:`rate_ratio`)."""
-    c0, e0 = _period(panel, panel.baseline_years)
-    c1, e1 = _period(panel, panel.followup_years)
-    result = rate_ratio(c1, e1, c0, e0, alpha=alpha)
-    mde = [
-        minimum_detectable_ratio(c0, e1 / e0, 1.0, alpha, 0.8, d) if c0 > 0 else math.nan
-        for d in ("increase", "decrease")
-    ]
+    """Before–after in the target alone, dispersion borrowed from the panel
+    (:func:`panel_rate_ratio`)."""
+    out = panel_rate_ratio(
+        panel.frame, panel.target, panel.baseline_years, panel.followup_years,
+        panel.pre_years, alpha, with_mde=mde_wanted(),
+    )  # fmt: skip
+    r = out.result
     return MethodResult(
-        result.ratio, result.ci_lower, result.ci_upper, result.p_value, mde[0], mde[1]
+        r.ratio, r.ci_lower, r.ci_upper, r.p_value, out.mde_increase, out.mde_decrease
     )
 
 

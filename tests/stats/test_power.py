@@ -122,4 +122,4 @@ def test_invalid_arguments_raise():
     with pytest.raises(ValueError, match="expected_baseline"):
         minimum_detectable_ratio(-1.0)
     with pytest.raises(ValueError, match="dispersion"):
-        minimum_detectable_ratio(10.0, dispersion=2.0, method="exact")
+        minimum_detectable_ratio(10.0, dispersion=0.5, method="exact")
