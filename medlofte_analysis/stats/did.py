@@ -50,7 +50,19 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-__all__ = ["DidResult", "difference_in_differences"]
+from medlofte_analysis.stats.placebo_inference import (
+    HALF,
+    PlaceboTest,
+    log_poisson_variance,
+    placebo_t_test,
+)
+
+__all__ = [
+    "DidResult",
+    "PlaceboDidResult",
+    "difference_in_differences",
+    "placebo_difference_in_differences",
+]
 
 _REQUIRED = ("unit", "year", "count", "exposure")
 _POWER = 0.8
@@ -356,3 +368,135 @@ def difference_in_differences(
         df_resid=df_resid,
         min_detectable_ratio=mde,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole pre-period, inference from placebo units (the method the evaluation uses)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceboDidResult:
+    """Result of :func:`placebo_difference_in_differences`.
+
+    Attributes
+    ----------
+    test : the target's log ratio of rate ratios tested against the comparison units'
+        placebo estimates (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboTest`);
+        None when the design could not be estimated (see ``note``).
+    rr_target, rr_comparison : crude follow-up/baseline rate ratios of the target and of the
+        pooled comparison units.
+    n_comparison_units : comparison units with data in every year (placebos).
+    n_years_baseline, n_years_followup : years in each period.
+    note : why the test is missing, what was dropped ('' when nothing).
+    """
+
+    test: PlaceboTest | None
+    rr_target: float
+    rr_comparison: float
+    n_comparison_units: int
+    n_years_baseline: int
+    n_years_followup: int
+    note: str
+
+
+def _log_rate_change(pre: np.ndarray, post: np.ndarray, e_pre: np.ndarray, e_post: np.ndarray):
+    return np.log((post + HALF) / e_post) - np.log((pre + HALF) / e_pre)
+
+
+def placebo_difference_in_differences(
+    panel: pd.DataFrame,
+    target: str,
+    baseline_years: Sequence[int],
+    followup_years: Sequence[int],
+    alpha: float = 0.05,
+) -> PlaceboDidResult:
+    """Ratio of rate ratios over the whole baseline period, tested against placebo units.
+
+    Counts and populations are summed over the baseline years and over the follow-up years
+    (collapsing to two periods removes the serial correlation within each: Bertrand, Duflo &
+    Mullainathan 2004, §IV.C). The target's gap is
+    ``d_t = log(rate ratio of the target) - log(rate ratio of the pooled comparison units)``
+    with 1/2 added to every count; each comparison unit j in turn gives a placebo gap against
+    the other comparison units (the target never in its pool). The test, its interval and
+    its detectable change are :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`
+    (Conley & Taber 2011; Ferman & Pinto 2019): valid with one treated unit and serially
+    correlated shocks.
+
+    Parameters as :func:`difference_in_differences`. Comparison units missing a year are
+    left out (named in ``note``); fewer than 2 complete comparison units give ``test=None``.
+    """
+    df, base, foll = _validate(panel, target, baseline_years, followup_years, alpha)
+    target = str(target)
+    notes: list[str] = []
+    df = df.dropna(subset=["count", "exposure"])
+    df["period"] = np.where(df["year"].isin(foll), "post", "pre")
+    n_years = df.groupby("unit")["year"].nunique()
+    incomplete = sorted(u for u, n in n_years.items() if n < len(base) + len(foll))
+    is_t = df["unit"] == target
+    rr_t = _crude_rr(df[is_t], foll)
+    rr_c = _crude_rr(df[~is_t & ~df["unit"].isin(incomplete)], foll)
+
+    def result(test: PlaceboTest | None, n_comp: int, msg: str = "") -> PlaceboDidResult:
+        return PlaceboDidResult(
+            test,
+            rr_t,
+            rr_c,
+            n_comp,
+            len(base),
+            len(foll),
+            "; ".join([*notes, msg] if msg else notes),
+        )
+
+    if target in incomplete:
+        return result(None, 0, "target lacks data for some baseline/follow-up year")
+    if incomplete:
+        notes.append(
+            f"{len(incomplete)} comparison unit(s) lacking a year left out: "
+            + ", ".join(incomplete[:10])
+        )
+        df = df[~df["unit"].isin(incomplete)]
+    sums = df.pivot_table(
+        index="unit", columns="period", values=["count", "exposure"], aggfunc="sum"
+    )
+    comp = sums.drop(index=target)
+    silent = sorted(comp.index[(comp["count"]["pre"] + comp["count"]["post"]) <= 0])
+    if silent:
+        notes.append(
+            f"{len(silent)} comparison unit(s) with zero counts in all years left out "
+            f"(no information): {', '.join(silent[:10])}"
+        )
+        comp = comp.drop(index=silent)
+    J = len(comp)
+    if J < 2:
+        return result(None, J, "fewer than 2 comparison units with data: no placebo inference")
+    c_pre, c_post = comp["count"]["pre"].to_numpy(), comp["count"]["post"].to_numpy()
+    e_pre, e_post = comp["exposure"]["pre"].to_numpy(), comp["exposure"]["post"].to_numpy()
+    # Pool of all comparison units (target) and pools leaving one unit out (placebos).
+    pool = [c_pre.sum(), c_post.sum(), e_pre.sum(), e_post.sum()]
+    loo = [pool[0] - c_pre, pool[1] - c_post, pool[2] - e_pre, pool[3] - e_post]
+    d_placebo = _log_rate_change(c_pre, c_post, e_pre, e_post) - _log_rate_change(*loo)
+    v_placebo = log_poisson_variance(c_pre, c_post, loo[0], loo[1])
+    t = sums.loc[target]
+    t_pre, t_post = float(t["count"]["pre"]), float(t["count"]["post"])
+    pool_change = _log_rate_change(*(np.array(x) for x in pool))
+    d_t = float(
+        _log_rate_change(t_pre, t_post, t["exposure"]["pre"], t["exposure"]["post"]) - pool_change
+    )
+    v_pool = float(log_poisson_variance(pool[0], pool[1]))
+    post_expected = (t_pre + HALF) * t["exposure"]["post"] / t["exposure"]["pre"] * np.exp(
+        pool_change
+    ) - HALF
+    test = placebo_t_test(
+        d_t,
+        float(log_poisson_variance(t_pre, t_post)) + v_pool,
+        d_placebo,
+        v_placebo,
+        alpha,
+        t_pre,
+        max(float(post_expected), 0.0),
+        v_pool,
+    )
+    if len(base) == 1:
+        notes.append("single baseline year: the estimate rests on one year")
+    return result(test, J)
