@@ -12,8 +12,9 @@ from medlofte_analysis.stats.calibration import MethodResult, register
 from medlofte_analysis.stats.did import placebo_difference_in_differences
 from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.simulate import SimulatedPanel
+from medlofte_analysis.stats.synth import POOR_FIT_SHARE, synthetic_control
 
-__all__ = ["did_method"]
+__all__ = ["did_method", "synth_method"]
 
 
 def _result(test: PlaceboTest | None) -> MethodResult:
@@ -37,4 +38,20 @@ def did_method(panel: SimulatedPanel, alpha: float) -> MethodResult:
     result = placebo_difference_in_differences(
         panel.frame, panel.target, panel.baseline_years, panel.followup_years, alpha
     )
+    return _result(result.test)
+
+
+@register("syntetisk_kontroll")
+def synth_method(panel: SimulatedPanel, alpha: float) -> MethodResult:
+    """Synthetic control fitted on all pre-years, follow-up gap tested on placebo gaps.
+
+    Not judged (NaN) when the pre-period fit is poor, as in the evaluation.
+    """
+    frame = panel.frame.assign(rate=panel.frame["count"] / panel.frame["exposure"] * 1e5)
+    rates = frame.pivot(index="year", columns="unit", values="rate")
+    counts = frame.pivot(index="year", columns="unit", values="count")
+    pre, post = list(panel.pre_years), list(panel.followup_years)
+    result = synthetic_control(rates, panel.target, pre, post, counts=counts, alpha=alpha)
+    if result.pre_rmspe > POOR_FIT_SHARE * float(rates.loc[pre, panel.target].mean()):
+        return _result(None)
     return _result(result.test)

@@ -67,6 +67,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medlofte_analysis.stats.placebo_inference import (
+    HALF,
+    PlaceboTest,
+    log_poisson_variance,
+    placebo_t_test,
+)
+
 __all__ = [
     "MIN_DONORS",
     "MIN_PRE_YEARS",
@@ -75,6 +82,7 @@ __all__ = [
     "UnitFits",
     "fit_all_units",
     "fit_weights",
+    "gap_test",
     "kkt_violation",
     "placebo_inference_all",
     "placebo_ratios_all",
@@ -290,6 +298,8 @@ class SynthResult:
     warning : '; '-separated warnings, '' when none.
     n_donors : size of the donor pool actually used.
     synthetic : synthetic series for every pre and post year.
+    test : the follow-up count against the synthetic control's, tested against the donors'
+        placebo gaps (:func:`gap_test`); None without counts or with fewer than 2 donors.
     """
 
     weights: pd.Series
@@ -305,6 +315,7 @@ class SynthResult:
     warning: str
     n_donors: int = 0
     synthetic: pd.Series | None = None
+    test: PlaceboTest | None = None
 
 
 def _rmspe(gap: np.ndarray) -> float:
@@ -537,6 +548,8 @@ def synthetic_control(
     pre_years: Sequence[int],
     post_years: Sequence[int],
     placebo: bool = True,
+    counts: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> SynthResult:
     """Synthetic control for ``target`` with placebo-in-space inference.
 
@@ -551,6 +564,8 @@ def synthetic_control(
     target : column name of the treated unit.
     pre_years, post_years : years of the pre (fitting) and post (evaluation) periods.
     placebo : run the placebo permutation (J extra fits).
+    counts : optional wide DataFrame like ``rates`` with the counts behind them: then
+        ``test`` holds :func:`gap_test` at level ``alpha`` (the same placebo fits reused).
 
     Donors are all other columns with finite values in every pre and post year; the others
     are dropped and named in ``warning``. Degenerate data (target with missing values, no
@@ -621,13 +636,16 @@ def synthetic_control(
     p_value = float("nan")
     n_placebos = 0
     placebo_ratios = pd.Series(dtype=float)
+    test = None
     if placebo:
         if J < 2:
             warnings.append("fewer than 2 donors: no placebo fits possible, p_value is NaN")
             placebo_ratios = pd.Series(np.nan, index=units, dtype=float)
         else:
-            _, _, _, pr = _fit_all_matrix(X, n_pre)
+            W, _, _, pr = _fit_all_matrix(X, n_pre)
             placebo_ratios = pd.Series(pr, index=units, dtype=float)
+            if counts is not None:
+                test = gap_test(rates, counts, target, units, pre, post, w, W, alpha)
             p_value, n_placebos = _permutation_p(ratio, pr)
             if n_placebos < J:
                 warnings.append(
@@ -650,4 +668,56 @@ def synthetic_control(
         warning="; ".join(warnings),
         n_donors=J,
         synthetic=pd.Series(synth, index=year_index, name="synthetic"),
+        test=test,
+    )
+
+
+def gap_test(
+    rates: pd.DataFrame,
+    counts: pd.DataFrame,
+    target: str,
+    donors: list[str],
+    pre: list[int],
+    post: list[int],
+    w: np.ndarray,
+    W: np.ndarray,
+    alpha: float,
+) -> PlaceboTest:
+    """The target's follow-up count against its synthetic control's, tested on placebo gaps.
+
+    For a unit u with weights over its donor pool, the counterfactual follow-up count is
+    ``sum over post years of synthetic rate x population / 100 000`` (population = count /
+    rate x 100 000) and the gap is ``log((observed + 1/2) / (counterfactual + 1/2))``; its
+    Poisson variance is that of the unit's own baseline (the fit follows it) and follow-up
+    counts. The target's gap is tested against the donors' placebo gaps (each donor fitted
+    on the other donors, ``W``, the target never among them) with
+    :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`: the statistic is the
+    size of the follow-up gap, not the post/pre RMSPE ratio, so a close pre-period fit (or an
+    interpolating one) cannot make it look significant (the problem Abadie 2021 §7 warns of).
+    """
+    years = pre + post
+    n_pre = len(pre)
+    c = counts.loc[years, [target, *donors]].to_numpy(dtype=float)
+    r = rates.loc[years, [target, *donors]].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        population = np.where(r > 0, c / r * 1e5, np.nan)
+    # A unit-year with rate 0 (count 0) takes the unit's population from its other years.
+    population = np.where(np.isfinite(population), population, np.nanmean(population, axis=0))
+    X = r[:, 1:]
+    synthetic = np.column_stack([X @ w, X @ W.T])  # target first, then every donor
+    expected = (synthetic[n_pre:] * population[n_pre:] / 1e5).sum(axis=0)
+    pre_count = c[:n_pre].sum(axis=0)
+    post_count = c[n_pre:].sum(axis=0)
+    gap = np.log((post_count + HALF) / (expected + HALF))
+    v = log_poisson_variance(pre_count, post_count)
+    usable = np.isfinite(gap[1:])  # a donor with no events in any year has no population
+    return placebo_t_test(
+        float(gap[0]),
+        float(v[0]),
+        gap[1:][usable],
+        v[1:][usable],
+        alpha,
+        pre_count[0],
+        expected[0],
+        0.0,
     )
