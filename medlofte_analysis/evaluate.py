@@ -35,8 +35,9 @@ from medlofte_analysis.evaluation_config import (
     resolve_group_title,
 )
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
-from medlofte_analysis.stats.did import difference_in_differences
+from medlofte_analysis.stats.did import placebo_difference_in_differences
 from medlofte_analysis.stats.multiple import bh_qvalues
+from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.power import minimum_detectable_ratio
 from medlofte_analysis.stats.proportions import (
     ProportionDifference,
@@ -298,90 +299,154 @@ def _count_methods(
         _cannot(row, trend.warning or "trenden kunde inte skattas")
     rows.append(row)
 
-    # Difference-in-differences against the comparison group.
-    row = _base_row(config, info, "diff_i_diff")
-    panel_years = base_years + follow_years
-    panel = series.loc[
-        series["unit"].isin((target,) + comparison) & series["year"].isin(panel_years)
-    ].dropna(subset=["count", "exposure"])
-    units_with_data = sorted(set(panel["unit"]) - {target})
-    if not units_with_data:
-        rows.append(_cannot(row, "jämförelsegruppen saknar data för indikatorn"))
-    else:
-        did = difference_in_differences(
-            panel[["unit", "year", "count", "exposure"]],
-            target,
-            base_years,
-            follow_years,
-            alpha=config.alpha,
-        )
-        row.update(
-            baseline_value=did.rr_target,
-            followup_value=did.rr_comparison,
-            estimate=did.ratio_of_rate_ratios,
-            ci_lower=did.ci_lower,
-            ci_upper=did.ci_upper,
-            estimate_kind="kvot av kvoter (kommunen/jämförelsegruppen)",
-            interval_kind="95 % konfidensintervall (kvasi-Poisson)",
-            p_value=did.p_value,
-            mde_increase=did.min_detectable_ratio,
-            mde_decrease=1 / did.min_detectable_ratio if did.min_detectable_ratio else math.nan,
-            note=(f"{did.n_comparison_units} jämförelsekommuner. {did.note}").strip(),
-        )
-        if not math.isfinite(did.ratio_of_rate_ratios):
-            _cannot(row, did.note or "kunde inte skattas")
-        rows.append(row)
-
-    # Synthetic control on rates.
-    row = _base_row(config, info, "syntetisk_kontroll")
-    synth_years = [y for y in pre_years if y not in follow_years] + list(follow_years)
-    wide = series.loc[
-        series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
-    ].pivot_table(index="year", columns="unit", values="rate", aggfunc="first")
-    pre_available = [y for y in pre_years if y in wide.index]
-    if len(wide.columns) < 2 or not pre_available:
-        rows.append(_cannot(row, "för få jämförelsekommuner med data"))
-    else:
-        synth = synthetic_control(wide, target, pre_available, list(follow_years))
-        pre_mean = float(wide.loc[pre_available, target].mean())
-        smallest_p = 1 / (synth.n_placebos + 1) if synth.n_placebos else math.nan
-        power_note = (
-            f"Med {synth.n_placebos} placebokommuner kan placebotestet inte ge p under "
-            f"{smallest_p:.3f}".replace(".", ",")
-            + f": metoden kan inte påvisa en förändring på {config.alpha * 100:g} %-nivån. "
-            if math.isfinite(smallest_p) and smallest_p > config.alpha
-            else ""
-        )
-        row.update(
-            baseline_value=float(synth.synthetic.loc[list(follow_years)].mean())
-            if synth.synthetic is not None
-            else math.nan,
-            followup_value=float(wide.loc[list(follow_years), target].mean()),
-            estimate=1 + synth.relative_post_gap
-            if math.isfinite(synth.relative_post_gap)
-            else math.nan,
-            estimate_kind="kvot (observerat/syntetisk kontroll)",
-            interval_kind="inget konfidensintervall: permutationstest (placebo i rummet)",
-            p_value=synth.p_value,
-            note=(
-                f"{synth.n_donors} donatorer, RMSPE före {synth.pre_rmspe:.1f} "
-                f"(kommunens medelvärde {pre_mean:.1f}). {power_note}{synth.warning}"
-            ).strip(),
-        )
-        # Abadie, Diamond & Hainmueller (2010): without a close pre-period fit the synthetic
-        # control is no counterfactual, and an exact fit makes the placebo ratio meaningless.
-        if synth.pre_rmspe > SYNTH_POOR_FIT * pre_mean:
-            _cannot(
-                row,
-                f"den syntetiska kontrollen följer inte kommunen under förperioden "
-                f"(RMSPE {synth.pre_rmspe:.1f} mot medelvärdet {pre_mean:.1f})",
-            )
-        elif not math.isfinite(synth.rmspe_ratio):
-            _cannot(row, "exakt anpassning under förperioden: placebotestet är oinformativt")
-        elif not math.isfinite(row["estimate"]) or not math.isfinite(synth.p_value):
-            _cannot(row, synth.warning or "kunde inte skattas")
-        rows.append(row)
+    # Comparison-group methods: difference-in-differences and synthetic control.
+    did_baseline = tuple(int(y) for y in pre_own.index if y not in follow_years)
+    rows.append(_did_row(config, info, series, comparison, did_baseline))
+    rows.append(_synth_row(config, info, series, comparison, pre_years))
     return rows
+
+
+def _sv(value: float, spec: str) -> str:
+    """A number with a decimal comma (Svenska skrivregler)."""
+    return format(value, spec).replace(".", ",")
+
+
+def _placebo_note(test: PlaceboTest, alpha: float) -> str:
+    """In words: what the placebo test compared, and when no change could be detected."""
+    larger = round((1 - test.rank_p) * (test.n_placebos + 1))
+    reference = (
+        "normalfördelning" if test.df >= 1000 else f"t-fördelning med {test.df:.0f} frihetsgrader"
+    )
+    note = (
+        f"Osäkerheten är skattad ur hur mycket de {test.n_placebos} jämförelsekommunerna "
+        f"varierar när var och en behandlas som om den vore kommunen (placebo), med hänsyn "
+        f"till deras storlek (slumpvariation mellan åren {_sv(test.tau2, '.3f')} på log-skalan; "
+        f"{reference}). Kommunens avvikelse är större än "
+        f"hos {larger} av {test.n_placebos} jämförelsekommuner."
+    )
+    if not math.isfinite(test.mde_increase) and not math.isfinite(test.mde_decrease):
+        note += (
+            f" Med så få händelser kan metoden inte påvisa någon förändring på "
+            f"{alpha * 100:g} %-nivån."
+        )
+    return note
+
+
+def _did_row(
+    config: EvaluationConfig,
+    info: pd.Series,
+    series: pd.DataFrame,
+    comparison: tuple[str, ...],
+    baseline: tuple[int, ...],
+) -> dict:
+    """Ratio of rate ratios over the whole pre-period against the comparison group, tested
+    against the comparison units as placebos (stats.did.placebo_difference_in_differences)."""
+    row = _base_row(config, info, "diff_i_diff")
+    target, follow_years = config.municipality, config.followup_years
+    panel = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(baseline + follow_years)
+    ].dropna(subset=["count", "exposure"])
+    if not baseline or not set(panel["unit"]) - {target}:
+        return _cannot(row, "jämförelsegruppen saknar data för indikatorn")
+    did = placebo_difference_in_differences(
+        panel[["unit", "year", "count", "exposure"]],
+        target,
+        baseline,
+        follow_years,
+        alpha=config.alpha,
+    )
+    row.update(baseline_label=years_label(baseline))
+    if did.test is None:
+        return _cannot(
+            row,
+            f"för få jämförelsekommuner med data för alla år ({did.n_comparison_units}; "
+            "minst 2 behövs för placebotestet)",
+        )
+    test = did.test
+    row.update(
+        baseline_value=did.rr_target,
+        followup_value=did.rr_comparison,
+        estimate=test.estimate,
+        ci_lower=test.ci_lower,
+        ci_upper=test.ci_upper,
+        estimate_kind="kvot av kvoter (kommunen/jämförelsegruppen)",
+        interval_kind="95 % konfidensintervall (placebotest mot jämförelsekommunerna)",
+        p_value=test.p_value,
+        mde_increase=test.mde_increase,
+        mde_decrease=test.mde_decrease,
+        _interval=test.interval,
+        note=(
+            f"Hela förperioden {years_label(baseline)} ({len(baseline)} år) mot "
+            f"{years_label(follow_years)}; {did.n_comparison_units} jämförelsekommuner med "
+            f"data för alla år. {_placebo_note(test, config.alpha)}"
+        ),
+    )
+    return row
+
+
+def _synth_row(
+    config: EvaluationConfig,
+    info: pd.Series,
+    series: pd.DataFrame,
+    comparison: tuple[str, ...],
+    pre_years: tuple[int, ...],
+) -> dict:
+    """Synthetic control on rates; its follow-up count tested against the donors' placebo
+    gaps (stats.synth.gap_test)."""
+    row = _base_row(config, info, "syntetisk_kontroll")
+    target, follow_years = config.municipality, config.followup_years
+    synth_years = [y for y in pre_years if y not in follow_years] + list(follow_years)
+    subset = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
+    ]
+    wide = subset.pivot_table(index="year", columns="unit", values="rate", aggfunc="first")
+    counts = subset.pivot_table(index="year", columns="unit", values="count", aggfunc="first")
+    pre_available = [y for y in pre_years if y in wide.index and y not in follow_years]
+    if len(wide.columns) < 3 or not pre_available:
+        return _cannot(row, "för få jämförelsekommuner med data")
+    synth = synthetic_control(
+        wide, target, pre_available, list(follow_years), counts=counts, alpha=config.alpha
+    )
+    pre_mean = float(wide.loc[pre_available, target].mean())
+    row.update(baseline_label=years_label(pre_available))
+    if synth.synthetic is not None:
+        row.update(
+            baseline_value=float(synth.synthetic.loc[list(follow_years)].mean()),
+            followup_value=float(wide.loc[list(follow_years), target].mean()),
+        )
+    fit = (
+        f"{synth.n_donors} donatorer, anpassad på {years_label(pre_available)}; RMSPE före "
+        f"{_sv(synth.pre_rmspe, '.1f')} (kommunens medelvärde {_sv(pre_mean, '.1f')})."
+    )
+    # Abadie, Diamond & Hainmueller (2010): without a close pre-period fit the synthetic
+    # control is no counterfactual; with an exact fit the weights (and so the follow-up
+    # counterfactual) are not unique.
+    if synth.test is None or not math.isfinite(synth.test.p_value):
+        return _cannot(row, f"kunde inte skattas (för få donatorer med data). {fit}")
+    if synth.pre_rmspe > SYNTH_POOR_FIT * pre_mean:
+        return _cannot(
+            row,
+            f"den syntetiska kontrollen följer inte kommunen under förperioden "
+            f"(RMSPE {_sv(synth.pre_rmspe, '.1f')} mot medelvärdet {_sv(pre_mean, '.1f')})",
+        )
+    if synth.pre_rmspe == 0.0:
+        return _cannot(
+            row, "exakt anpassning under förperioden: vikterna och jämförelsen är inte unika"
+        )
+    test = synth.test
+    row.update(
+        estimate=test.estimate,
+        ci_lower=test.ci_lower,
+        ci_upper=test.ci_upper,
+        estimate_kind="kvot (observerat/syntetisk kontroll)",
+        interval_kind="95 % konfidensintervall (placebotest mot donatorerna)",
+        p_value=test.p_value,
+        mde_increase=test.mde_increase,
+        mde_decrease=test.mde_decrease,
+        _interval=test.interval,
+        note=f"{fit} {_placebo_note(test, config.alpha)}",
+    )
+    return row
 
 
 def _share(frame: pd.DataFrame, unit: str, year: int) -> pd.Series | None:

@@ -74,7 +74,7 @@ def test_before_after_is_the_hand_computed_rate_ratio():
     assert _row(results, "bra_skadegorelse", "fore_efter")["estimate"] == pytest.approx(3.0)
 
 
-def test_did_against_flat_comparison_equals_the_ratio_of_ratios():
+def test_did_uses_the_whole_pre_period_as_baseline():
     counts = {
         ("2062", "bra_skadegorelse"): FLAT[:5] + [10.0, 20.0, 30.0],
         ("2021", "bra_skadegorelse"): FLAT[:5] + [20.0, 20.0, 40.0],
@@ -82,8 +82,10 @@ def test_did_against_flat_comparison_equals_the_ratio_of_ratios():
     }
     results = evaluate(_config({"narvaro": ("bra_skadegorelse",)}), _inputs(counts))
     row = _row(results, "bra_skadegorelse", "diff_i_diff")
-    # (30/10) / (80/40) = 1.5, computed by hand.
-    assert row["estimate"] == pytest.approx(1.5)
+    # Baseline 2017-2022 (6 years), follow-up 2024; 1/2 added to each count. By hand:
+    # municipality (30.5 / 1) / (110.5 / 6), comparison (80.5 / 2) / (240.5 / 12).
+    assert row["estimate"] == pytest.approx((30.5 / (110.5 / 6)) / ((80.5 / 2) / (240.5 / 12)))
+    assert row["baseline_label"] == "2017–2022"
     assert row["headline"] and row["msms_level"] == 3
 
 
@@ -165,11 +167,20 @@ def test_mora_narcotics_before_after_uses_the_published_counts():
     assert row["verdict"] == "no_detectable_change"
 
 
-def test_synthetic_control_with_14_donors_says_it_cannot_reach_five_percent():
-    # 14 placebos: the smallest permutation p is 1/15 = 0.067 > 0.05 (Abadie et al. 2010).
+def test_synthetic_control_is_tested_against_the_donors_as_placebos():
+    # 14 placebos: the gap test reaches 5 % (a rank test could not go below 1/15 = 0.067).
     results = run_evaluation("evaluations/demo-dalarna.toml").results
     row = _row(results, "bra_totalt", "syntetisk_kontroll")
-    assert "kan placebotestet inte ge p under 0,067" in row["note"]
+    assert "de 14 jämförelsekommunerna" in row["note"]
+    assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
+    assert row["mde_increase"] > 1 > row["mde_decrease"] > 0
+
+
+def test_did_names_its_baseline_period_and_placebo_test():
+    results = run_evaluation("evaluations/demo-dalarna.toml").results
+    row = _row(results, "bra_totalt", "diff_i_diff")
+    assert row["baseline_label"] == "2017–2022"
+    assert "Hela förperioden 2017–2022 (6 år)" in row["note"] and "placebo" in row["note"]
 
 
 def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged():

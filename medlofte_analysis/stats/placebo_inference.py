@@ -94,6 +94,11 @@ class PlaceboTest:
     mde_increase: float
     mde_decrease: float
 
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """The interval at another level (e.g. a false-coverage-rate adjusted one)."""
+        half = float(stats.t.ppf(1 - alpha / 2, self.df)) * self.se_log
+        return self.estimate * float(np.exp(-half)), self.estimate * float(np.exp(half))
+
 
 def log_poisson_variance(*counts: np.ndarray | float) -> np.ndarray:
     """Sum of 1/(count + 1/2): the Poisson variance of the sum of the (corrected) log counts."""
