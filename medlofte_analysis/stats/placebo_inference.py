@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 __all__ = [
     "PlaceboTest",
@@ -169,39 +169,46 @@ def placebo_t_test(
 
 
 def _support(mean: float) -> np.ndarray:
-    hi = int(stats.poisson.ppf(1 - 1e-7, mean)) if mean > 0 else 0
-    lo = int(stats.poisson.ppf(1e-7, mean)) if mean > 0 else 0
-    return np.arange(lo, hi + 1, dtype=float)
+    """Counts holding all but a negligible (< 1e-9) share of a Poisson(mean) distribution."""
+    half_width = 7.0 * np.sqrt(mean) + 12.0
+    return np.arange(max(0, int(mean - half_width)), int(mean + half_width) + 1, dtype=float)
+
+
+def _poisson_pmf(k: np.ndarray, mean: float) -> np.ndarray:
+    if mean <= 0:
+        return (k == 0).astype(float)
+    return np.exp(k * np.log(mean) - mean - special.gammaln(k + 1))
 
 
 def _reject_probability(m: np.ndarray, sd_test: np.ndarray, sd_noise: float, crit: float):
     """P(|m + e| > crit * sd_test) for e ~ N(0, sd_noise^2)."""
     if sd_noise <= 0:
         return (np.abs(m) > crit * sd_test).astype(float)
-    return stats.norm.cdf((m - crit * sd_test) / sd_noise) + stats.norm.cdf(
+    return special.ndtr((m - crit * sd_test) / sd_noise) + special.ndtr(
         (-m - crit * sd_test) / sd_noise
     )
+
+
+def _count_law(mean: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(values, probabilities, extra normal variance on the log scale) of a Poisson count:
+    enumerated when small, its expected value plus normal noise when large."""
+    if mean < _ENUMERATE_BELOW:
+        k = _support(mean)
+        return k, _poisson_pmf(k, mean), 0.0
+    return np.array([mean]), np.ones(1), 1.0 / (mean + HALF)
 
 
 def power_at(
     ratio: float, pre_mean: float, post_mean: float, other_variance: float, crit: float
 ) -> float:
     """Power of the placebo t-test when the target's follow-up is ``ratio`` x its null mean."""
-    post = ratio * post_mean
-    null_shift = np.log((post_mean + HALF) / (pre_mean + HALF))
-    noise = float(np.sqrt(other_variance))
-    if min(pre_mean, post) >= _ENUMERATE_BELOW:
-        m = np.log((post + HALF) / (pre_mean + HALF)) - null_shift
-        sd = np.sqrt(other_variance + log_poisson_variance(pre_mean, post))
-        # Target's own Poisson noise on the log scale is close to normal at these counts.
-        own = float(np.sqrt(1 / (pre_mean + HALF) + 1 / (post + HALF)))
-        return float(_reject_probability(np.array(m), np.array(sd), np.hypot(noise, own), crit))
-    a = _support(pre_mean)
-    b = _support(post)
-    pa = stats.poisson.pmf(a, pre_mean) if pre_mean > 0 else np.ones(1)
-    pb = stats.poisson.pmf(b, post) if post > 0 else np.ones(1)
-    m = np.log((b[None, :] + HALF) / (a[:, None] + HALF)) - null_shift
+    a, pa, var_a = _count_law(pre_mean)
+    b, pb, var_b = _count_law(ratio * post_mean)
+    m = np.log((b[None, :] + HALF) / (a[:, None] + HALF)) - np.log(
+        (post_mean + HALF) / (pre_mean + HALF)
+    )
     sd = np.sqrt(other_variance + log_poisson_variance(a[:, None], b[None, :]))
+    noise = float(np.sqrt(other_variance + var_a + var_b))
     return float(pa @ _reject_probability(m, sd, noise, crit) @ pb)
 
 
