@@ -36,18 +36,24 @@ from medlofte_analysis.evaluation_config import (
 )
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
 from medlofte_analysis.stats.did import placebo_difference_in_differences
+from medlofte_analysis.stats.dispersion import PooledDispersion
 from medlofte_analysis.stats.multiple import bh_qvalues
 from medlofte_analysis.stats.placebo_inference import PlaceboTest
-from medlofte_analysis.stats.power import minimum_detectable_ratio
 from medlofte_analysis.stats.proportions import (
     ProportionDifference,
     difference_from_published_intervals,
     newcombe_difference,
 )
-from medlofte_analysis.stats.rate_ratio import rate_ratio
+from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio, panel_rate_ratio
 from medlofte_analysis.stats.synth import synthetic_control
 from medlofte_analysis.stats.trend import trend_projection
-from medlofte_analysis.verdict import mde_text, verdict, verdict_text_sv
+from medlofte_analysis.verdict import (
+    NOMINAL_ONLY_CODE,
+    mde_text,
+    nominal_only_text,
+    verdict,
+    verdict_text_sv,
+)
 
 METHODS_SV: dict[str, str] = {
     "fore_efter": "före–efter i kommunen",
@@ -197,6 +203,67 @@ def _cannot(row: dict, reason: str) -> dict:
     return row
 
 
+P_VALUE_RULE_NOTE = (
+    "p-värdet är tvåsidigt enligt den centrala regeln (dubbla den mindre svansen), som "
+    "stämmer med intervallet; R:s poisson.test summerar i stället alla utfall som är minst "
+    "lika osannolika och kan ge ett lägre p."
+)
+
+
+def _shocks_note(pooled: PooledDispersion, pre_years: tuple[int, ...], phi: float) -> str:
+    """Swedish: which overdispersion estimate the single-municipality methods used."""
+    if not math.isfinite(pooled.sigma2):
+        return (
+            "Överspridningen kunde inte skattas (för få år): exakt Poissontest, som "
+            "underskattar osäkerheten om antalen varierar mer än slumpen."
+        )
+    return (
+        f"Överspridning skattad gemensamt ur {pooled.n_units} kommuners år "
+        f"{years_label(pre_years)} (årsvariation σ² = {_sv(pooled.sigma2, '.3f')} på "
+        f"log-skala, autokorrelation {_sv(pooled.rho, '.2f')}); för kommunens perioder blir "
+        f"överspridningsfaktorn {_sv(phi, '.2f')}."
+    )
+
+
+def _sv(value: float, spec: str) -> str:
+    """A number with a decimal comma (Svenska skrivregler)."""
+    return format(value, spec).replace(".", ",")
+
+
+def _rate_ratio_interval(c1: float, e1: float, c0: float, e0: float, phi: float):
+    """The before–after interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        r = overdispersed_rate_ratio(c1, e1, c0, e0, phi, alpha)
+        return r.ci_lower, r.ci_upper
+
+    return at
+
+
+def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: PooledDispersion, alpha):
+    """The trend projection of the municipality, shocks borrowed from the panel if pooled."""
+    return trend_projection(
+        pre_own.index.to_numpy(),
+        pre_own["count"].to_numpy(),
+        pre_own["exposure"].to_numpy(),
+        np.array(follow_years),
+        own.loc[list(follow_years), "count"].to_numpy(),
+        own.loc[list(follow_years), "exposure"].to_numpy(),
+        alpha=alpha,
+        shocks=pooled if math.isfinite(pooled.sigma2) else None,
+    )
+
+
+def _trend_interval(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled):
+    """The trend interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        t = _trend(pre_own, own, follow_years, pooled, alpha)
+        return t.ci_lower, t.ci_upper
+
+    return at
+
+
 def _count_methods(
     config: EvaluationConfig,
     info: pd.Series,
@@ -234,29 +301,18 @@ def _count_methods(
     c0, e0 = own.loc[list(base_years), "count"].sum(), own.loc[list(base_years), "exposure"].sum()
     follow = own.loc[list(follow_years)]
     c1, e1 = follow["count"].sum(), follow["exposure"].sum()
-    result = rate_ratio(c1, e1, c0, e0, alpha=config.alpha)
+    # Year-to-year overdispersion pooled over the target's and the comparison units' pre-years
+    panel_years = sorted(set(pre_years) | set(base_years) | set(follow_years))
+    panel = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(panel_years)
+    ].dropna(subset=["count", "exposure"])[["unit", "year", "count", "exposure"]]
+    before_after = panel_rate_ratio(
+        panel, target, base_years, follow_years, pre_years, alpha=config.alpha
+    )
+    result = before_after.result
+    shocks_note = _shocks_note(before_after.pooled, pre_years, before_after.dispersion)
     pre_own = own.loc[[y for y in pre_years if y in own.index and pd.notna(own.loc[y, "count"])]]
-    trend = trend_projection(
-        pre_own.index.to_numpy(),
-        pre_own["count"].to_numpy(),
-        pre_own["exposure"].to_numpy(),
-        np.array(follow_years),
-        own.loc[list(follow_years), "count"].to_numpy(),
-        own.loc[list(follow_years), "exposure"].to_numpy(),
-        alpha=config.alpha,
-    )
-    dispersion = trend.dispersion if math.isfinite(trend.dispersion) else 1.0
-    exposure_ratio = e1 / e0
-    overdispersion_note = (
-        "Överspridningen gör att det exakta Poissontestet underskattar osäkerheten här; "
-        "jämförelsegruppens metod tar hänsyn till den. "
-        if dispersion > 1.5
-        else ""
-    )
-    mde_up = minimum_detectable_ratio(c0, exposure_ratio, dispersion, config.alpha, 0.8, "increase")
-    mde_down = minimum_detectable_ratio(
-        c0, exposure_ratio, dispersion, config.alpha, 0.8, "decrease"
-    )
+    trend = _trend(pre_own, own, follow_years, before_after.pooled, config.alpha)
     row.update(
         baseline_value=c0 / e0 * 1e5,
         followup_value=c1 / e1 * 1e5,
@@ -264,15 +320,19 @@ def _count_methods(
         ci_lower=result.ci_lower,
         ci_upper=result.ci_upper,
         estimate_kind="kvot (takt efter/före)",
-        interval_kind="95 % exakt konfidensintervall",
+        interval_kind=(
+            "95 % konfidensintervall (betabinomialt, med överspridning)"
+            if before_after.dispersion > 1
+            else "95 % exakt konfidensintervall"
+        ),
         p_value=result.p_value,
-        mde_increase=mde_up,
-        mde_decrease=mde_down,
+        mde_increase=before_after.mde_increase,
+        mde_decrease=before_after.mde_decrease,
         note=(
             f"{derived_note}{int(c0)} händelser {years_label(base_years)}, {int(c1)} "
-            f"{years_label(follow_years)}; överspridning {dispersion:.2f} från "
-            f"trendanpassningen. {overdispersion_note}{result.note}"
+            f"{years_label(follow_years)}. {shocks_note} {P_VALUE_RULE_NOTE} {result.note}"
         ).strip(),
+        _interval=_rate_ratio_interval(c1, e1, c0, e0, before_after.dispersion),
     )
     if c0 + c1 == 0:
         _cannot(row, "inga anmälda händelser under perioderna")
@@ -280,6 +340,11 @@ def _count_methods(
 
     # Trend-adjusted before–after.
     row = _base_row(config, info, "trend")
+    trend_source = (
+        "överspridning lånad från panelen (se före–efter)"
+        if trend.dispersion_source == "panel"
+        else "överspridning ur kommunens egna förår"
+    )
     row.update(
         baseline_value=trend.expected,
         followup_value=trend.observed,
@@ -289,11 +354,13 @@ def _count_methods(
         estimate_kind="kvot (observerat/förväntat enligt trend)",
         interval_kind="95 % prediktionsintervall",
         p_value=trend.p_value,
-        mde_increase=mde_up,
-        mde_decrease=mde_down,
+        mde_increase=trend.mde_increase,
+        mde_decrease=trend.mde_decrease,
         note=(
-            f"Trend {years_label(tuple(pre_own.index))} ({trend.n_pre_years} år). {trend.warning}"
+            f"Trend {years_label(tuple(pre_own.index))} ({trend.n_pre_years} år), "
+            f"{trend_source}. {trend.warning}"
         ).strip(),
+        _interval=_trend_interval(pre_own, own, follow_years, before_after.pooled),
     )
     if not math.isfinite(trend.ratio):
         _cannot(row, trend.warning or "trenden kunde inte skattas")
@@ -304,11 +371,6 @@ def _count_methods(
     rows.append(_did_row(config, info, series, comparison, did_baseline))
     rows.append(_synth_row(config, info, series, comparison, pre_years))
     return rows
-
-
-def _sv(value: float, spec: str) -> str:
-    """A number with a decimal comma (Svenska skrivregler)."""
-    return format(value, spec).replace(".", ",")
 
 
 def _placebo_note(test: PlaceboTest, alpha: float) -> str:
@@ -578,14 +640,46 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                     else "saknar värden för kommunen"
                 )
                 rows.append(_cannot(row, reason))
+    intervals = [row.pop("_interval", None) for row in rows]
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    return _finish(results, config.alpha)
+    return _finish(results, config.alpha, intervals)
 
 
-def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def _finish(results: pd.DataFrame, alpha: float, intervals: list | None = None) -> pd.DataFrame:
+    """q-values, FCR-adjusted intervals, verdicts and the headline row per indicator.
+
+    ``intervals[i]`` (optional) recomputes row i's interval at another level: the interval
+    shown is then the false-coverage-rate adjusted one of Benjamini & Yekutieli (2005,
+    *JASA* 100, 71-81), consistent with the BH verdict: with ``R`` of the family's ``m``
+    tested rows significant (q < alpha), a significant row gets level ``1 - R alpha/m``, the
+    others ``1 - (R+1) alpha/m`` (every non-selected p exceeds ``(R+1) alpha/m`` under the
+    step-up rule), so an interval excludes the null exactly when the verdict says change.
+    """
     results = results.copy()
+    intervals = intervals or [None] * len(results)
+    nominal_only = pd.Series(False, index=results.index)
     for _, index in results.groupby(["method", "primary"]).groups.items():
-        results.loc[index, "q_value"] = bh_qvalues(results.loc[index, "p_value"].to_numpy())
+        p = results.loc[index, "p_value"].to_numpy(dtype=float)
+        q = bh_qvalues(p)
+        results.loc[index, "q_value"] = q
+        tested = np.isfinite(p)
+        m = int(tested.sum())
+        if m == 0:
+            continue
+        selected = tested & (q < alpha)
+        n_selected = int(selected.sum())
+        for i, sel, ok in zip(index, selected, tested, strict=True):
+            if not ok or intervals[results.index.get_loc(i)] is None:
+                continue
+            level = alpha * (n_selected if sel else min(m, n_selected + 1)) / m
+            if m > 1:
+                lower, upper = intervals[results.index.get_loc(i)](level)
+                results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
+                results.loc[i, "interval_kind"] = (
+                    f"{_sv(100 * (1 - level), '.1f')} % intervall, justerat för "
+                    f"{m} prövningar (FCR, Benjamini–Yekutieli)"
+                )
+        nominal_only[index] = tested & ~selected & (p <= alpha)
     ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
     order = {"diff_i_diff": 0, "syntetisk_kontroll": 2, "fore_efter": 1, "trend": 3}
     for i, row in results.iterrows():
@@ -601,6 +695,12 @@ def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
             reason,
         )
         sentence = mde_text(row["mde_increase"], row["mde_decrease"], bool(ratio_scale[i]))
+        if nominal_only[i] and code == "no_detectable_change":
+            sentence = nominal_only_text(row["p_value"], row["q_value"]) + " " + sentence
+            results.loc[i, "note"] = (
+                f"{row['note']} {NOMINAL_ONLY_CODE} (p = {row['p_value']:.3f}, "
+                f"q = {row['q_value']:.3f})"
+            ).strip()
         results.loc[i, "verdict"] = code
         results.loc[i, "verdict_sv"] = verdict_text_sv(
             code,

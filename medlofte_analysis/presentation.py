@@ -88,6 +88,11 @@ NOTES_SV: tuple[tuple[str, str], ...] = (
         "inga observerade händelser under uppföljningen: intervallet saknar övre gräns; läs "
         "p-värdet",
     ),
+    (
+        r"nominally significant, not after multiple-testing adjustment \(p = ([0-9.]+), "
+        r"q = ([0-9.]+)\)",
+        r"säker för sig (p = \1) men inte efter justering för många prövningar (q = \2)",
+    ),
 )
 
 

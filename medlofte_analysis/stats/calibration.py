@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from medlofte_analysis.stats.power import minimum_detectable_ratio
+from medlofte_analysis.stats.dispersion import pooled_dispersion
 from medlofte_analysis.stats.rate_ratio import panel_rate_ratio
 from medlofte_analysis.stats.simulate import PanelShape, SimulatedPanel, simulate_panel
 from medlofte_analysis.stats.trend import trend_projection
@@ -223,7 +223,8 @@ def before_after(panel: SimulatedPanel, alpha: float) -> MethodResult:
 
 @register("trend")
 def trend(panel: SimulatedPanel, alpha: float) -> MethodResult:
-    """Observed follow-up against the projected pre-period trend (:func:`trend_projection`)."""
+    """Observed follow-up against the projected pre-period trend, shocks borrowed from the
+    panel (:func:`trend_projection` with :func:`pooled_dispersion`, level per unit)."""
     own = panel.unit(panel.target)
     pre, follow = own.loc[list(panel.pre_years)], own.loc[list(panel.followup_years)]
     result = trend_projection(
@@ -234,13 +235,13 @@ def trend(panel: SimulatedPanel, alpha: float) -> MethodResult:
         follow["count"].to_numpy(),
         follow["exposure"].to_numpy(),
         alpha=alpha,
+        shocks=pooled_dispersion(panel.frame, panel.pre_years),
     )
-    c0, e0 = _period(panel, panel.baseline_years)
-    e1 = float(follow["exposure"].sum())
-    mde = [
-        minimum_detectable_ratio(c0, e1 / e0, 1.0, alpha, 0.8, d) if c0 > 0 else math.nan
-        for d in ("increase", "decrease")
-    ]
     return MethodResult(
-        result.ratio, result.ci_lower, result.ci_upper, result.p_value, mde[0], mde[1]
+        result.ratio,
+        result.ci_lower,
+        result.ci_upper,
+        result.p_value,
+        result.mde_increase,
+        result.mde_decrease,
     )
