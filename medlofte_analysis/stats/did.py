@@ -430,12 +430,34 @@ def placebo_difference_in_differences(
     target = str(target)
     notes: list[str] = []
     df = df.dropna(subset=["count", "exposure"])
-    df["period"] = np.where(df["year"].isin(foll), "post", "pre")
-    n_years = df.groupby("unit")["year"].nunique()
-    incomplete = sorted(u for u, n in n_years.items() if n < len(base) + len(foll))
-    is_t = df["unit"] == target
-    rr_t = _crude_rr(df[is_t], foll)
-    rr_c = _crude_rr(df[~is_t & ~df["unit"].isin(incomplete)], foll)
+    # Sums per unit and period with numpy (this runs for every indicator of 290 units).
+    codes, units = pd.factorize(df["unit"], sort=True)
+    post = df["year"].isin(foll).to_numpy()
+    n_units = len(units)
+
+    def sums(values: np.ndarray) -> np.ndarray:  # (units, 2): baseline, follow-up
+        return np.column_stack(
+            [
+                np.bincount(codes[~post], values[~post], n_units),
+                np.bincount(codes[post], values[post], n_units),
+            ]
+        )
+
+    counts = sums(df["count"].to_numpy(dtype=float))
+    exposure = sums(df["exposure"].to_numpy(dtype=float))
+    n_years = np.bincount(codes, minlength=n_units)
+    t_idx = int(units.get_loc(target))
+    complete = n_years == len(base) + len(foll)
+    incomplete = sorted(str(u) for u in units[~complete] if u != target)
+    comp_mask = complete.copy()
+    comp_mask[t_idx] = False
+
+    def crude(rows: np.ndarray) -> float:
+        c, e = counts[rows].sum(axis=0), exposure[rows].sum(axis=0)
+        return float((c[1] / e[1]) / (c[0] / e[0])) if c[0] > 0 and e.all() else float("nan")
+
+    rr_t = crude(np.array([t_idx]))
+    rr_c = crude(comp_mask)
 
     def result(test: PlaceboTest | None, n_comp: int, msg: str = "") -> PlaceboDidResult:
         return PlaceboDidResult(
@@ -448,45 +470,37 @@ def placebo_difference_in_differences(
             "; ".join([*notes, msg] if msg else notes),
         )
 
-    if target in incomplete:
+    if not complete[t_idx]:
         return result(None, 0, "target lacks data for some baseline/follow-up year")
     if incomplete:
         notes.append(
             f"{len(incomplete)} comparison unit(s) lacking a year left out: "
             + ", ".join(incomplete[:10])
         )
-        df = df[~df["unit"].isin(incomplete)]
-    sums = df.pivot_table(
-        index="unit", columns="period", values=["count", "exposure"], aggfunc="sum"
-    )
-    comp = sums.drop(index=target)
-    silent = sorted(comp.index[(comp["count"]["pre"] + comp["count"]["post"]) <= 0])
-    if silent:
+    silent_mask = comp_mask & (counts.sum(axis=1) <= 0)
+    if silent_mask.any():
+        silent = [str(u) for u in units[silent_mask]]
         notes.append(
             f"{len(silent)} comparison unit(s) with zero counts in all years left out "
             f"(no information): {', '.join(silent[:10])}"
         )
-        comp = comp.drop(index=silent)
-    J = len(comp)
+        comp_mask &= ~silent_mask
+    J = int(comp_mask.sum())
     if J < 2:
         return result(None, J, "fewer than 2 comparison units with data: no placebo inference")
-    c_pre, c_post = comp["count"]["pre"].to_numpy(), comp["count"]["post"].to_numpy()
-    e_pre, e_post = comp["exposure"]["pre"].to_numpy(), comp["exposure"]["post"].to_numpy()
+    c_pre, c_post = counts[comp_mask, 0], counts[comp_mask, 1]
+    e_pre, e_post = exposure[comp_mask, 0], exposure[comp_mask, 1]
     # Pool of all comparison units (target) and pools leaving one unit out (placebos).
     pool = [c_pre.sum(), c_post.sum(), e_pre.sum(), e_post.sum()]
     loo = [pool[0] - c_pre, pool[1] - c_post, pool[2] - e_pre, pool[3] - e_post]
     d_placebo = _log_rate_change(c_pre, c_post, e_pre, e_post) - _log_rate_change(*loo)
     v_placebo = log_poisson_variance(c_pre, c_post, loo[0], loo[1])
-    t = sums.loc[target]
-    t_pre, t_post = float(t["count"]["pre"]), float(t["count"]["post"])
+    t_pre, t_post = float(counts[t_idx, 0]), float(counts[t_idx, 1])
+    te_pre, te_post = float(exposure[t_idx, 0]), float(exposure[t_idx, 1])
     pool_change = _log_rate_change(*(np.array(x) for x in pool))
-    d_t = float(
-        _log_rate_change(t_pre, t_post, t["exposure"]["pre"], t["exposure"]["post"]) - pool_change
-    )
+    d_t = float(_log_rate_change(t_pre, t_post, te_pre, te_post) - pool_change)
     v_pool = float(log_poisson_variance(pool[0], pool[1]))
-    post_expected = (t_pre + HALF) * t["exposure"]["post"] / t["exposure"]["pre"] * np.exp(
-        pool_change
-    ) - HALF
+    post_expected = (t_pre + HALF) * te_post / te_pre * np.exp(pool_change) - HALF
     test = placebo_t_test(
         d_t,
         float(log_poisson_variance(t_pre, t_post)) + v_pool,
