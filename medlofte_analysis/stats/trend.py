@@ -43,8 +43,9 @@ autocorrelation both widens the slope's error and links the follow-up to the las
 
 Minimum detectable change (:attr:`TrendProjection.mde_increase` / ``mde_decrease``): the ratio
 ``R`` at which the test above rejects with probability ``power``, with the critical counts of
-the null predictive and ``Y`` negative binomial with mean ``R T`` and variance
-``R T + R^2 (V - T)`` (solved with brentq; "no decrease detectable" gives 0).
+the null predictive (continuity-corrected, on the log scale) and ``ln(Y/T)`` normal with mean
+``ln R`` and variance ``1/(R T) + (V - T)/T^2`` (solved with brentq; "no decrease
+detectable" gives 0).
 """
 
 from __future__ import annotations
@@ -335,12 +336,14 @@ def _trend_mde(
     if float(null.sf(hi_crit - 1.0)) > half:
         hi_crit += 1.0
     extra = max(0.0, var_total - total) / (total * total)
+    # log(Y / T) under ratio r: mean log r, variance 1/(r T) + extra (Poisson + the rest)
+    lo_log = math.log((lo_crit + 0.5) / total) if lo_crit >= 0 else -math.inf
+    hi_log = math.log((hi_crit - 0.5) / total)
 
     def reject(log_r: float) -> float:
-        r = math.exp(log_r)
-        alt = _negative_binomial(r * total, r * total + (r * total) ** 2 * extra)
-        low = float(alt.cdf(lo_crit)) if lo_crit >= 0 else 0.0
-        return low + float(alt.sf(hi_crit - 1.0)) - power
+        sd = math.sqrt(1.0 / (math.exp(log_r) * total) + extra)
+        low = float(stats.norm.cdf((lo_log - log_r) / sd)) if lo_crit >= 0 else 0.0
+        return low + float(stats.norm.sf((hi_log - log_r) / sd)) - power
 
     if direction == "increase":
         hi = 0.5
