@@ -6,11 +6,11 @@ Methods (each cites its own module):
   Scientific Methods Scale (SMS) level 2.
 - `trend`: observed follow-up vs the pre-period log-linear trend projected forward
   (quasi-Poisson interrupted time series). SMS level 2 (no comparison group).
-- `diff_i_diff`: ratio of rate ratios against the comparison group (quasi-Poisson GLM with
-  municipality and year effects), or for surveys the difference of differences against the
-  county. SMS level 3.
-- `syntetisk_kontroll`: synthetic control from the comparison pool, placebo-in-space p-value.
-  SMS level 3.
+- `diff_i_diff`: ratio of rate ratios against the comparison group over the whole pre-period,
+  tested against the comparison units as placebos (stats.did, stats.placebo_inference), or for
+  surveys the difference of differences against the county. SMS level 3.
+- `syntetisk_kontroll`: synthetic control from the comparison pool; its follow-up gap tested
+  against the donors' placebo gaps the same way (stats.synth.gap_test). SMS level 3.
 The headline row of an indicator is its best-level method that could be estimated (DiD, else
 before–after). q-values: Benjamini–Hochberg within (method, primary/secondary family).
 """
