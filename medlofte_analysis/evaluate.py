@@ -61,7 +61,6 @@ METHODS_SV: dict[str, str] = {
     "diff_i_diff": "skillnad i skillnader mot jämförelsegruppen",
     "syntetisk_kontroll": "syntetisk kontroll",
 }
-SYNTH_POOR_FIT = 0.10  # pre-period RMSPE above 10 % of the target's mean: not credible
 MSMS: dict[str, int] = {"fore_efter": 2, "trend": 2, "diff_i_diff": 3, "syntetisk_kontroll": 3}
 RESULT_COLUMNS: tuple[str, ...] = (
     "focus_area",
@@ -485,11 +484,13 @@ def _synth_row(
     # counterfactual) are not unique.
     if synth.test is None or not math.isfinite(synth.test.p_value):
         return _cannot(row, f"kunde inte skattas (för få donatorer med data). {fit}")
-    if synth.pre_rmspe > SYNTH_POOR_FIT * pre_mean:
+    if synth.pre_rmspe > synth.fit_limit:
         return _cannot(
             row,
             f"den syntetiska kontrollen följer inte kommunen under förperioden "
-            f"(RMSPE {_sv(synth.pre_rmspe, '.1f')} mot medelvärdet {_sv(pre_mean, '.1f')})",
+            f"(RMSPE {_sv(synth.pre_rmspe, '.1f')} mot medelvärdet {_sv(pre_mean, '.1f')}; "
+            f"gränsen {_sv(synth.fit_limit, '.1f')} är det största av 10 % av medelvärdet och "
+            "två gånger kommunens egen slumpvariation)",
         )
     if synth.pre_rmspe == 0.0:
         return _cannot(
@@ -526,6 +527,9 @@ def _share_difference(
     """Follow-up minus baseline share: from the published intervals where both have one
     (SE derived from them), else from the numbers of respondents (Newcombe 1998, method 10)."""
     if all(pd.notna(s["ci_lower"]) and pd.notna(s["ci_upper"]) for s in (followup, baseline)):
+        figures = [s[c] for s in (followup, baseline) for c in ("value", "ci_lower", "ci_upper")]
+        # NTU publishes whole percent: model the rounding in the SEs
+        rounding = 0.01 if all(float(x).is_integer() for x in figures) else 0.0
         diff = difference_from_published_intervals(
             followup["value"] / 100,
             followup["ci_lower"] / 100,
@@ -534,13 +538,25 @@ def _share_difference(
             baseline["ci_lower"] / 100,
             baseline["ci_upper"] / 100,
             alpha=alpha,
+            rounding=rounding,
         )
-        return diff, "95 % konfidensintervall (SE ur publicerade intervall)"
+        rounded = ", avrundning till hela procent inräknad" if rounding else ""
+        return diff, f"95 % konfidensintervall (SE ur publicerade intervall{rounded}, logit-skala)"
     p1, n1 = followup["value"] / 100, followup["n_respondents"]
     p0, n0 = baseline["value"] / 100, baseline["n_respondents"]
     diff = newcombe_difference(p1, n1, p0, n0, alpha=alpha)
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     return replace(diff, se=se), "95 % konfidensintervall (Newcombe, ur antal svarande)"
+
+
+def _survey_interval(followup: pd.Series, baseline: pd.Series):
+    """The survey difference's interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        diff, _ = _share_difference(followup, baseline, alpha)
+        return diff.ci_lower * 100, diff.ci_upper * 100
+
+    return at
 
 
 def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.DataFrame) -> list:
@@ -579,6 +595,7 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         mde_increase=z * diff.se * 100,
         mde_decrease=-z * diff.se * 100,
         note=f"{overlap}{diff.method}",
+        _interval=_survey_interval(f, b),
     )
     results.append(row)
     row = _base_row(config, info, "diff_i_diff")
@@ -605,6 +622,9 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         mde_increase=z * se * 100,
         mde_decrease=-z * se * 100,
         note=f"{overlap}Jämfört med länet ({county}); kommunen ingår i länets värde.",
+        _interval=lambda a: tuple(
+            (estimate + sign * stats.norm.ppf(1 - a / 2) * se) * 100 for sign in (-1, 1)
+        ),
     )
     results.append(row)
     return results
@@ -675,9 +695,11 @@ def _finish(results: pd.DataFrame, alpha: float, intervals: list | None = None) 
             if m > 1:
                 lower, upper = intervals[results.index.get_loc(i)](level)
                 results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
+                kind = str(results.loc[i, "interval_kind"])
+                level_text = f"{_sv(100 * (1 - level), '.1f')} %"
                 results.loc[i, "interval_kind"] = (
-                    f"{_sv(100 * (1 - level), '.1f')} % intervall, justerat för "
-                    f"{m} prövningar (FCR, Benjamini–Yekutieli)"
+                    f"{kind.replace('95 %', level_text, 1) if '95 %' in kind else level_text}"
+                    f", justerat för {m} prövningar (FCR, Benjamini–Yekutieli)"
                 )
         nominal_only[index] = tested & ~selected & (p <= alpha)
     ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")

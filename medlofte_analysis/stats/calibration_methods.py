@@ -12,7 +12,7 @@ from medlofte_analysis.stats.calibration import MethodResult, register
 from medlofte_analysis.stats.did import placebo_difference_in_differences
 from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.simulate import SimulatedPanel
-from medlofte_analysis.stats.synth import POOR_FIT_SHARE, synthetic_control
+from medlofte_analysis.stats.synth import synthetic_control
 
 __all__ = ["did_method", "synth_method"]
 
@@ -52,6 +52,6 @@ def synth_method(panel: SimulatedPanel, alpha: float) -> MethodResult:
     counts = frame.pivot(index="year", columns="unit", values="count")
     pre, post = list(panel.pre_years), list(panel.followup_years)
     result = synthetic_control(rates, panel.target, pre, post, counts=counts, alpha=alpha)
-    if result.pre_rmspe > POOR_FIT_SHARE * float(rates.loc[pre, panel.target].mean()):
+    if not result.pre_rmspe <= result.fit_limit:
         return _result(None)
     return _result(result.test)

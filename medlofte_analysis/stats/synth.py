@@ -43,7 +43,12 @@ Conventions
 * The pre-period fit is called poor when ``pre_rmspe > 0.10 * mean(target pre-period)``
   (:data:`POOR_FIT_SHARE`). Abadie et al. (2010) discard placebos whose pre-period MSPE is
   several times the target's; for the target itself no universal threshold exists, so 10 % of
-  its own level is a conservative, documented choice.
+  its own level is a conservative, documented choice. When the counts are given, the limit is
+  at least twice the target's own Poisson noise, ``2 * mean / sqrt(mean yearly count)``
+  (:data:`POOR_FIT_NOISE`): with 5 events a year one year's rate varies by 45 % by chance, so
+  no honest fit is within 10 %, and a closer one interpolates noise. The gap test's variance
+  (from the placebos, fitted the same way) includes the fit's error, so this rule only keeps
+  out counterfactuals that miss the target by more than its noise (``fit_limit``).
 * Fewer than :data:`MIN_PRE_YEARS` (5) pre-period years or fewer than :data:`MIN_DONORS` (5)
   donors give a warning.
 
@@ -77,6 +82,7 @@ from medlofte_analysis.stats.placebo_inference import (
 __all__ = [
     "MIN_DONORS",
     "MIN_PRE_YEARS",
+    "POOR_FIT_NOISE",
     "POOR_FIT_SHARE",
     "SynthResult",
     "UnitFits",
@@ -92,6 +98,7 @@ __all__ = [
 MIN_PRE_YEARS = 5
 MIN_DONORS = 5
 POOR_FIT_SHARE = 0.10
+POOR_FIT_NOISE = 2.0
 _EXACT_FIT_REL = 1e-9
 
 
@@ -300,6 +307,7 @@ class SynthResult:
     synthetic : synthetic series for every pre and post year.
     test : the follow-up count against the synthetic control's, tested against the donors'
         placebo gaps (:func:`gap_test`); None without counts or with fewer than 2 donors.
+    fit_limit : pre_rmspe above this is a poor fit (module docstring, Conventions).
     """
 
     weights: pd.Series
@@ -316,6 +324,7 @@ class SynthResult:
     n_donors: int = 0
     synthetic: pd.Series | None = None
     test: PlaceboTest | None = None
+    fit_limit: float = float("nan")
 
 
 def _rmspe(gap: np.ndarray) -> float:
@@ -615,6 +624,10 @@ def synthetic_control(
     post_rmspe = _rmspe(gap[n_pre:])
     pre_rmspe, ratio = _ratio(_rmspe(gap[:n_pre]), post_rmspe, y_pre)
     pre_mean = float(np.mean(y_pre))
+    fit_limit = POOR_FIT_SHARE * abs(pre_mean)
+    if counts is not None:
+        mean_count = float(counts.loc[pre, target].mean())
+        fit_limit = max(fit_limit, POOR_FIT_NOISE * abs(pre_mean) / np.sqrt(max(mean_count, 1.0)))
     if pre_rmspe == 0.0:
         warnings.append(
             "exact pre-period fit (target inside the donors' convex hull, weights not unique): "
@@ -622,10 +635,11 @@ def synthetic_control(
             + ("infinite" if post_rmspe > 0 else "undefined (0/0)")
             + "; consider a smaller, more similar donor pool (Abadie 2021)"
         )
-    elif pre_rmspe > POOR_FIT_SHARE * abs(pre_mean):
+    elif pre_rmspe > fit_limit:
         warnings.append(
-            f"poor pre-period fit: pre_rmspe {pre_rmspe:.3g} > {POOR_FIT_SHARE:.0%} of the "
-            f"target's pre-period mean {pre_mean:.3g}; the synthetic control is not credible"
+            f"poor pre-period fit: pre_rmspe {pre_rmspe:.3g} > {fit_limit / abs(pre_mean):.0%} "
+            f"of the target's pre-period mean {pre_mean:.3g}; the synthetic control is not "
+            "credible"
         )
     mean_post_gap = float(np.mean(gap[n_pre:]))
     synth_post_mean = float(np.mean(synth[n_pre:]))
@@ -669,6 +683,7 @@ def synthetic_control(
         n_donors=J,
         synthetic=pd.Series(synth, index=year_index, name="synthetic"),
         test=test,
+        fit_limit=fit_limit,
     )
 
 

@@ -278,3 +278,13 @@ def test_gap_test_estimate_is_observed_over_synthetic_counts():
 def test_no_gap_test_without_counts():
     rates, _ = _count_panel(np.random.default_rng(5))
     assert synthetic_control(rates, "u0", range(2015, 2023), [2023, 2024]).test is None
+
+
+def test_fit_limit_is_ten_percent_or_twice_the_poisson_noise():
+    rates, counts = _count_panel(np.random.default_rng(6))
+    pre = list(range(2015, 2023))
+    r = synthetic_control(rates, "u0", pre, [2023, 2024], counts=counts)
+    mean_rate, mean_count = rates.loc[pre, "u0"].mean(), counts.loc[pre, "u0"].mean()
+    assert r.fit_limit == pytest.approx(max(0.1, 2 / np.sqrt(mean_count)) * mean_rate)
+    small = synthetic_control(rates, "u0", pre, [2023, 2024], counts=counts / 40)
+    assert small.fit_limit == pytest.approx(2 / np.sqrt(mean_count / 40) * mean_rate)
