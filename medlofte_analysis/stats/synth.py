@@ -716,8 +716,12 @@ def gap_test(
     r = rates.loc[years, [target, *donors]].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         population = np.where(r > 0, c / r * 1e5, np.nan)
-    # A unit-year with rate 0 (count 0) takes the unit's population from its other years.
-    population = np.where(np.isfinite(population), population, np.nanmean(population, axis=0))
+    # A unit-year with rate 0 (count 0) takes the unit's population from its other years
+    # (NaN for a unit without events in any year: it is left out below).
+    known = np.isfinite(population)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fill = np.where(known, population, 0.0).sum(axis=0) / known.sum(axis=0)
+    population = np.where(known, population, fill)
     X = r[:, 1:]
     synthetic = np.column_stack([X @ w, X @ W.T])  # target first, then every donor
     expected = (synthetic[n_pre:] * population[n_pre:] / 1e5).sum(axis=0)
