@@ -188,3 +188,37 @@ def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged():
     row = _row(results, "bra_skadegorelse", "syntetisk_kontroll")
     assert row["verdict"] == "cannot_judge"
     assert "följer inte kommunen under förperioden" in row["note"]
+
+
+def test_intervals_agree_with_the_verdict_after_adjustment():
+    # SYNTHETIC: one large change among flat series; the FCR-adjusted interval of every
+    # judged row excludes 1 exactly when its verdict is a change (Benjamini & Yekutieli 2005)
+    counts = {
+        ("2062", "bra_skadegorelse"): FLAT[:5] + [20.0, 21.0, 80.0],
+        ("2062", "bra_trafikbrott"): FLAT,
+        ("2062", "bra_narkotika"): FLAT,
+    }
+    for code in ("2021", "2023"):
+        for indicator in ("bra_skadegorelse", "bra_trafikbrott", "bra_narkotika"):
+            counts[(code, indicator)] = FLAT
+    config = _config({"narvaro": ("bra_skadegorelse", "bra_trafikbrott", "bra_narkotika")})
+    results = evaluate(config, _inputs(counts))
+    rows = results.loc[
+        results["method"].isin(["fore_efter", "trend"]) & (results["verdict"] != "cannot_judge")
+    ]
+    for _, row in rows.iterrows():
+        excludes = row["ci_lower"] > 1 or row["ci_upper"] < 1
+        assert excludes == (row["verdict"] != "no_detectable_change"), row["indicator_id"]
+    assert rows["interval_kind"].str.contains("FCR").all()
+
+
+def test_before_after_note_names_the_pooled_dispersion():
+    counts = {
+        ("2062", "bra_skadegorelse"): FLAT,
+        ("2021", "bra_skadegorelse"): [20.0, 30.0, 15.0, 25.0, 12.0, 28.0, 20.0, 20.0],
+        ("2023", "bra_skadegorelse"): FLAT,
+    }
+    results = evaluate(_config({"narvaro": ("bra_skadegorelse",)}), _inputs(counts))
+    note = _row(results, "bra_skadegorelse", "fore_efter")["note"]
+    assert "Överspridning skattad gemensamt ur 3 kommuners år 2017–2022" in note
+    assert "centrala regeln" in note

@@ -147,6 +147,11 @@ def _run(
     return out
 
 
+def _median(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.median(finite)) if finite else math.nan
+
+
 def _share(values: list[bool]) -> float:
     return float(np.mean(values)) if values else math.nan
 
@@ -164,8 +169,8 @@ def calibrate_cell(
     null = _run(method, shape, cell, reps, 1.0, rng, alpha)
     tested = [r for r in null if math.isfinite(r.p_value)]
     with_ci = [r for r in null if math.isfinite(r.ci_lower) and not math.isnan(r.ci_upper)]
-    mde_up = float(np.nanmedian([r.mde_increase for r in null])) if null else math.nan
-    mde_down = float(np.nanmedian([r.mde_decrease for r in null])) if null else math.nan
+    mde_up = _median([r.mde_increase for r in null])
+    mde_down = _median([r.mde_decrease for r in null])
     row = {
         "n_tested": len(tested),
         "type1": _share([r.p_value <= alpha for r in tested]),
