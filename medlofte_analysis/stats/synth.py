@@ -704,8 +704,9 @@ def gap_test(
     ``sum over post years of synthetic rate x population / 100 000`` (population = count /
     rate x 100 000) and the gap is ``log((observed + 1/2) / (counterfactual + 1/2))``; its
     Poisson variance is that of the unit's own baseline (the fit follows it) and follow-up
-    counts. The target's gap is tested against the donors' placebo gaps (each donor fitted
-    on the other donors, ``W``, the target never among them) with
+    counts plus that of the counterfactual (the weighted donors' follow-up counts). The
+    target's gap is tested against the donors' placebo gaps (each donor fitted on the other
+    donors, ``W``, the target never among them) with
     :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`: the statistic is the
     size of the follow-up gap, not the post/pre RMSPE ratio, so a close pre-period fit (or an
     interpolating one) cannot make it look significant (the problem Abadie 2021 §7 warns of).
@@ -728,7 +729,15 @@ def gap_test(
     pre_count = c[:n_pre].sum(axis=0)
     post_count = c[n_pre:].sum(axis=0)
     gap = np.log((post_count + HALF) / (expected + HALF))
-    v = log_poisson_variance(pre_count, post_count)
+    # Poisson noise of the counterfactual itself: Var(rate) = rate x 100 000 / population for
+    # each donor-year, weighted by the squared weights (a synthetic control leaning on one
+    # small donor is noisy).
+    weights2 = np.vstack([w, W]) ** 2  # (1 + J, J): target's weights, then each placebo's
+    with np.errstate(divide="ignore", invalid="ignore"):
+        donor_var = np.nan_to_num(X[n_pre:] * 1e5 / population[n_pre:, 1:])  # (years, J)
+    synthetic_var = ((donor_var @ weights2.T) * (population[n_pre:] / 1e5) ** 2).sum(axis=0)
+    v_synthetic = synthetic_var / (expected + HALF) ** 2
+    v = log_poisson_variance(pre_count, post_count) + v_synthetic
     usable = np.isfinite(gap[1:])  # a donor with no events in any year has no population
     return placebo_t_test(
         float(gap[0]),
@@ -738,5 +747,5 @@ def gap_test(
         alpha,
         pre_count[0],
         expected[0],
-        0.0,
+        float(v_synthetic[0]),
     )
