@@ -381,9 +381,9 @@ def _placebo_note(test: PlaceboTest, alpha: float) -> str:
     note = (
         f"Osäkerheten är skattad ur hur mycket de {test.n_placebos} jämförelsekommunerna "
         f"varierar när var och en behandlas som om den vore kommunen (placebo), med hänsyn "
-        f"till deras storlek (slumpvariation mellan åren {_sv(test.tau2, '.3f')} på log-skalan; "
-        f"{reference}). Kommunens avvikelse är större än "
-        f"hos {larger} av {test.n_placebos} jämförelsekommuner."
+        f"till deras storlek (årsvariation utöver Poissonslumpen: varians "
+        f"{_sv(test.tau2, '.3f')} på log-skalan; {reference}). Kommunens avvikelse är större "
+        f"än hos {larger} av {test.n_placebos} jämförelsekommuner."
     )
     if not math.isfinite(test.mde_increase) and not math.isfinite(test.mde_decrease):
         note += (
