@@ -11,19 +11,11 @@ component. The model is the lognormal-Poisson with autocorrelated shocks (Zeger 
 
 Per unit the mean ``mu_it`` is the exposure times a constant rate (``trend=False``) or a
 log-linear trend in the year (``trend=True``), fitted by Poisson maximum likelihood (IRLS).
-Moment estimators, pooled over units:
-
-* ``kappa_i = (X2_i / df_i - 1) / mean(mu_i)`` from unit i's Pearson X2 (McCullagh & Nelder
-  1989, §9.2), pooled with inverse-variance weights ``df_i * m_i^2 / (1 + kappa m_i)^2``
-  (``Var(X2/df) ~ 2 phi^2 / df``) — small units, whose Poisson noise swamps the shocks, weigh
-  little;
-* ``rho`` from the lag-1 residual cross-products
-  ``E[(y_t - mu_t)(y_t-1 - mu_t-1)] ~ kappa * rho * mu_t * mu_t-1``, bias-corrected for short
-  demeaned series, ``E[rho_hat] ~ rho - (1 + 3 rho) / T`` (Marriott & Pope 1954), clipped to
-  [0, 0.9];
-* residuals around a fitted mean understate the shock variance when shocks are correlated:
-  ``E[u' M u] = sigma2 * tr(M R)`` (``M`` the residual projection, ``R`` the AR(1)
-  correlation), so ``kappa`` is scaled by ``df / tr(M R)``.
+``kappa`` and ``rho`` come from method-of-moments equations on the residuals that account
+exactly (to first order) for the fitted mean, the Poisson noise and the autocorrelation, so
+short series do not bias them the way a plain lag-1 autocorrelation is biased
+(``E[rho_hat] ~ rho - (1 + 3 rho)/T``, Marriott & Pope 1954): see :func:`pooled_dispersion`.
+``rho`` is searched in [0, 0.9].
 
 ``df`` is the pooled residual degrees of freedom ``sum_i (T_i - p)``, used for the t/F
 allowance of the methods that plug the estimate in.
@@ -92,10 +84,24 @@ def pooled_dispersion(
     rows with a missing count or exposure are dropped. Units need ``p + 2`` usable years
     (``p`` = 1 for a constant rate, 2 with a trend) and a positive total. With no usable unit
     the result has ``sigma2 = nan`` and a note.
+
+    Moments (exact to first order in the fitted mean, the Poisson noise and the
+    autocorrelation, so short series do not bias them the way they bias a lag-1
+    autocorrelation; the search over ``rho >= 0`` still errs upwards, i.e. conservatively,
+    when the counts are small):
+    unit i's residuals are ``r = M (y - mu)``, ``M = I - D X (X'DX)^-1 X'``, with
+    ``E[r r'] = M D M' + kappa M D R(rho) D M'`` (``D = diag(mu)``). Matching the weighted sums
+    over units of ``sum_t r_t^2`` and of the lag-1 products ``sum_t r_t r_t-1`` gives
+    ``kappa(rho)`` from the first and ``rho`` on a grid of 0.01 from the second; weights
+    ``1 / (1 + kappa0 m_i)^2`` (information on kappa over its variance; ``m_i`` the unit's
+    mean count, ``kappa0`` from a first Pearson-based pass).
     """
     p = 2 if trend else 1
     rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
-    per_unit = []
+    grid_years = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
+    size = grid_years.size
+    position = {int(y): k for k, y in enumerate(grid_years)}
+    units = []
     for _, unit in rows.sort_values("year").groupby("unit", sort=True):
         y = unit["count"].to_numpy(dtype=float)
         e = unit["exposure"].to_numpy(dtype=float)
@@ -104,51 +110,50 @@ def pooled_dispersion(
             continue
         x = np.column_stack([np.ones_like(t), t - t.mean()])[:, :p]
         mu = _fit_unit(y, e, x)
-        resid = y - mu
+        # y - mu_hat ~ M (y - mu), M = I - D X (X'DX)^-1 X' (Poisson ML, log link)
+        m_proj = np.eye(y.size) - (x * mu[:, None]) @ np.linalg.solve(x.T @ (x * mu[:, None]), x.T)
+        embed = np.zeros((size, y.size))
+        embed[[position[int(v)] for v in t], np.arange(y.size)] = 1.0
+        resid = embed @ (y - mu)
+        a = embed @ m_proj @ np.diag(mu) @ embed.T  # A = E M D E'
+        c0 = embed @ m_proj @ np.diag(mu) @ m_proj.T @ embed.T  # Poisson part M D M'
         df = y.size - p
-        lag1 = np.diff(t) == 1
-        per_unit.append(
+        units.append(
             {
                 "df": df,
                 "m": float(mu.mean()),
-                "phi": float(np.sum(resid**2 / mu) / df),
-                "cross": float(np.sum((resid[1:] * resid[:-1])[lag1])),
-                "mm": float(np.sum((mu[1:] * mu[:-1])[lag1])),
-                "x": x,
-                "t": t,
+                "phi": float(np.sum((y - mu) ** 2 / mu) / df),
+                "s2": float(resid @ resid),
+                "s1": float(resid[1:] @ resid[:-1]),
+                "t0": float(np.trace(c0)),
+                "l0": float(np.trace(c0[1:, :-1])),
+                "ga": a.T @ a,
+                "h": a[1:, :].T @ a[:-1, :],
             }
         )
-    if not per_unit:
+    if not units:
         return PooledDispersion(math.nan, 0.0, 0, 0, "no unit with enough years to pool")
-    df = np.array([u["df"] for u in per_unit], dtype=float)
-    m = np.array([u["m"] for u in per_unit])
-    kappa_i = (np.array([u["phi"] for u in per_unit]) - 1.0) / m
-    kappa = max(0.0, float(np.mean(kappa_i)))
-    for _ in range(2):
-        w = df * m**2 / (1.0 + kappa * m) ** 2
-        kappa = max(0.0, float(np.sum(w * kappa_i) / np.sum(w)))
-    rho = 0.0
-    mm = np.array([u["mm"] for u in per_unit])
-    if kappa > 0 and np.sum(mm) > 0:
-        w = df * m**2 / (1.0 + kappa * m) ** 2
-        ratio = np.array([u["cross"] for u in per_unit]) / np.where(mm > 0, mm, np.nan)
-        ok = np.isfinite(ratio)
-        raw = float(np.sum(w[ok] * ratio[ok]) / np.sum(w[ok]) / kappa)
-        t_mean = float(np.mean([u["t"].size for u in per_unit]))
-        rho = float(np.clip((raw * t_mean + 1.0) / (t_mean - 3.0), 0.0, MAX_RHO))
-    if rho > 0 and kappa > 0:
-        # E[u'Mu] = sigma2 tr(MR): rescale so kappa estimates the marginal shock variance
-        factors = []
-        for u in per_unit:
-            x = u["x"]
-            hat = x @ np.linalg.pinv(x)
-            resid_proj = np.eye(x.shape[0]) - hat
-            factors.append(np.trace(resid_proj @ shock_correlation(u["t"], rho)) / u["df"])
-        kappa /= float(np.average(factors, weights=df * m**2 / (1.0 + kappa * m) ** 2))
+    df = np.array([u["df"] for u in units], dtype=float)
+    m = np.array([u["m"] for u in units])
+    kappa0 = max(0.0, float(np.mean((np.array([u["phi"] for u in units]) - 1.0) / m)))
+    w = 1.0 / (1.0 + kappa0 * m) ** 2
+    w /= w.sum()
+    s2 = float(sum(wi * u["s2"] for wi, u in zip(w, units, strict=True)))
+    s1 = float(sum(wi * u["s1"] for wi, u in zip(w, units, strict=True)))
+    t0 = float(sum(wi * u["t0"] for wi, u in zip(w, units, strict=True)))
+    l0 = float(sum(wi * u["l0"] for wi, u in zip(w, units, strict=True)))
+    ga = sum(wi * u["ga"] for wi, u in zip(w, units, strict=True))
+    h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
+    best = (math.inf, 0.0, 0.0)
+    for rho in np.arange(0.0, MAX_RHO + 1e-9, 0.01):
+        corr = shock_correlation(grid_years, float(rho))
+        kappa = max(0.0, (s2 - t0) / float(np.sum(corr * ga)))
+        miss = abs(s1 - l0 - kappa * float(np.sum(corr * h)))
+        if miss < best[0]:
+            best = (miss, float(rho), kappa)
+    _, rho, kappa = best
+    if kappa == 0.0:
+        rho = 0.0
     return PooledDispersion(
-        sigma2=math.log1p(kappa),
-        rho=rho,
-        df=int(df.sum()),
-        n_units=len(per_unit),
-        note="",
+        sigma2=math.log1p(kappa), rho=rho, df=int(df.sum()), n_units=len(units), note=""
     )

@@ -35,7 +35,7 @@ __all__ = ["rate_ratio_power", "exact_rate_ratio_power", "minimum_detectable_rat
 
 #: Above this expected total (both periods) the exact power sum is slow and the normal
 #: approximation close: ``method="auto"`` switches to it.
-EXACT_MAX_TOTAL = 200.0
+EXACT_MAX_TOTAL = 80.0
 
 
 def _check(
@@ -110,7 +110,7 @@ def _betabinomial_power(
     mean_total = mu0 + mu1
     p0 = exposure_ratio / (1.0 + exposure_ratio)
     total = stats.nbinom(mean_total / theta, 1.0 / (1.0 + theta))
-    lo_n, hi_n = max(1, int(total.ppf(1e-9))), int(total.isf(1e-9)) + 1
+    lo_n, hi_n = max(1, int(total.ppf(1e-7))), int(total.isf(1e-7)) + 1
     n = np.arange(lo_n, hi_n + 1, dtype=float)[:, None]
     k = np.arange(hi_n + 1, dtype=float)[None, :]
     inside = k <= n
