@@ -38,3 +38,18 @@ def test_registry_accepts_a_new_method():
         assert math.isnan(row["power_increase"])
     finally:
         del METHODS["test_always_null"]
+
+
+def test_benchmark_quick_mode_prints_every_cell(capsys):
+    # benchmarks/bench_calibration.py --quick, cut to a few replicates: the shape is estimated
+    # from the shipped Dalarna panel and every quick-grid cell gets a row
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_calibration.py"
+    spec = importlib.util.spec_from_file_location("bench_calibration", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = bench.run(quick=True, reps=10, methods=["fore_efter"], seed=3)
+    assert len(table) == 4 and set(table["method"]) == {"fore_efter"}
+    assert "estimated from" in capsys.readouterr().out
