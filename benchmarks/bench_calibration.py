@@ -59,7 +59,7 @@ def run(quick: bool, reps: int | None, methods: list[str] | None, seed: int) -> 
     registry = load_registry()
     chosen = {k: v for k, v in registry.items() if not methods or k in methods}
     cells = calibration_grid(**QUICK_GRID) if quick else calibration_grid()
-    reps = reps or (100 if quick else 400)
+    reps = reps or (100 if quick else 200)
     start = time.perf_counter()
     table = calibrate(chosen, shape, cells, reps, seed)
     table["misses"] = misses(table)
@@ -72,7 +72,9 @@ def run(quick: bool, reps: int | None, methods: list[str] | None, seed: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small grid, 100 replicates")
+    parser.add_argument(
+        "--quick", action="store_true", help="small grid, 100 replicates (full: 200)"
+    )
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--methods", default="", help="comma-separated method names")
     parser.add_argument("--seed", type=int, default=20261127)
