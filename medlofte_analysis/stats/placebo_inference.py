@@ -20,9 +20,12 @@ heteroskedasticity"). Following Ferman & Pinto we model the variance as a functi
 the Poisson variance of the log counts involved (known from the counts) plus ``tau^2``, the
 variance of the year-to-year shocks common to all units (unknown, estimated from the placebos).
 This is the random-effects model of meta-analysis with a known centre (0 under the null):
-``tau^2`` is the Paule-Mandel estimate (Paule & Mandel 1982; DerSimonian & Kacker 2007,
-Contemp. Clin. Trials 28:105-114), the root of ``sum_j d_j^2 / (tau^2 + v_j) = J``, floored
-at 0. The target's statistic ``d_t / sqrt(tau^2 + v_t)`` is referred to Student's t with
+``tau^2`` is the median-unbiased Paule-Mandel / Q-profile estimate (Paule & Mandel 1982;
+DerSimonian & Kacker 2007, Contemp. Clin. Trials 28:105-114; Viechtbauer 2007, Stat. Med.
+26:37-52), the root of ``sum_j d_j^2 / (tau^2 + v_j) = median of chi2_J``, floored at 0
+(the plain Paule-Mandel root of ``= J`` is too often 0 with 7 placebos, and the detectable
+changes computed from it were too small). The target's statistic ``d_t / sqrt(tau^2 + v_t)``
+is referred to Student's t with
 ``max(J, nu)`` degrees of freedom: ``nu`` is Satterthwaite's ``(tau^2 + v_t)^2 / Var(tau^2)``
 with ``Var(tau^2) = 2 / sum_j (tau^2 + v_j)^-2`` (the inverse Fisher information of
 ``tau^2``), nearly normal when the target's own Poisson noise dominates; J is the floor, as
@@ -114,12 +117,14 @@ def log_poisson_variance(*counts: np.ndarray | float) -> np.ndarray:
 
 
 def shock_variance(d: np.ndarray, v: np.ndarray) -> float:
-    """Paule-Mandel tau^2: root of sum d_j^2 / (tau^2 + v_j) = J, 0 if sum d_j^2 / v_j <= J."""
+    """Median-unbiased tau^2: root of sum d_j^2 / (tau^2 + v_j) = median of chi2_J (else 0)."""
     d, v = np.asarray(d, dtype=float), np.asarray(v, dtype=float)
     J = d.size
 
+    target = float(stats.chi2.ppf(0.5, J)) if J else 0.0
+
     def excess(tau2: float) -> float:
-        return float(np.sum(d**2 / (tau2 + v)) - J)
+        return float(np.sum(d**2 / (tau2 + v)) - target)
 
     if J == 0 or excess(0.0) <= 0:
         return 0.0

@@ -22,12 +22,19 @@ def test_shock_variance_is_zero_when_placebos_vary_less_than_poisson():
     assert shock_variance(d, np.full(3, 0.1)) == 0.0
 
 
-def test_shock_variance_solves_the_paule_mandel_equation():
+def test_shock_variance_solves_the_median_unbiased_q_profile_equation():
     rng = np.random.default_rng(3)
     v = rng.uniform(0.01, 0.1, 30)
     d = rng.normal(0, np.sqrt(0.05 + v))
     tau2 = shock_variance(d, v)
-    assert np.sum(d**2 / (tau2 + v)) == pytest.approx(30, rel=1e-8)
+    assert np.sum(d**2 / (tau2 + v)) == pytest.approx(stats.chi2.median(30), rel=1e-8)
+
+
+def test_shock_variance_is_median_unbiased():
+    rng = np.random.default_rng(7)
+    v = np.full(7, 0.05)
+    estimates = [shock_variance(rng.normal(0, np.sqrt(0.05 + v)), v) for _ in range(4000)]
+    assert np.median(estimates) == pytest.approx(0.05, rel=0.1)
 
 
 def test_shock_variance_recovers_the_truth_with_many_placebos():
