@@ -37,7 +37,7 @@ from medlofte_analysis.evaluation_config import (
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
 from medlofte_analysis.stats.did import placebo_difference_in_differences
 from medlofte_analysis.stats.dispersion import PooledDispersion
-from medlofte_analysis.stats.multiple import bh_qvalues
+from medlofte_analysis.stats.multiple import bh_qvalues, fcr_interval_levels
 from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.proportions import (
     ProportionDifference,
@@ -684,23 +684,20 @@ def _finish(results: pd.DataFrame, alpha: float, intervals: list | None = None) 
         results.loc[index, "q_value"] = q
         tested = np.isfinite(p)
         m = int(tested.sum())
-        if m == 0:
-            continue
-        selected = tested & (q < alpha)
-        n_selected = int(selected.sum())
-        for i, sel, ok in zip(index, selected, tested, strict=True):
-            if not ok or intervals[results.index.get_loc(i)] is None:
+        levels = fcr_interval_levels(p, alpha)
+        for i, level in zip(index, levels, strict=True):
+            interval = intervals[results.index.get_loc(i)]
+            if interval is None or not np.isfinite(level) or m < 2:
                 continue
-            level = alpha * (n_selected if sel else min(m, n_selected + 1)) / m
-            if m > 1:
-                lower, upper = intervals[results.index.get_loc(i)](level)
-                results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
-                kind = str(results.loc[i, "interval_kind"])
-                level_text = f"{_sv(100 * (1 - level), '.1f')} %"
-                results.loc[i, "interval_kind"] = (
-                    f"{kind.replace('95 %', level_text, 1) if '95 %' in kind else level_text}"
-                    f", justerat för {m} prövningar (FCR, Benjamini–Yekutieli)"
-                )
+            lower, upper = interval(float(level))
+            results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
+            kind = str(results.loc[i, "interval_kind"])
+            level_text = f"{_sv(100 * (1 - level), '.1f')} %"
+            results.loc[i, "interval_kind"] = (
+                f"{kind.replace('95 %', level_text, 1) if '95 %' in kind else level_text}"
+                f", justerat för {m} prövningar (FCR, Benjamini–Yekutieli)"
+            )
+        selected = tested & (q < alpha)
         nominal_only[index] = tested & ~selected & (p <= alpha)
     ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
     order = {"diff_i_diff": 0, "syntetisk_kontroll": 2, "fore_efter": 1, "trend": 3}
