@@ -459,9 +459,10 @@ def _synth_row(
     synth_years = [y for y in pre_years if y not in follow_years] + list(follow_years)
     subset = series.loc[
         series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
-    ]
-    wide = subset.pivot_table(index="year", columns="unit", values="rate", aggfunc="first")
-    counts = subset.pivot_table(index="year", columns="unit", values="count", aggfunc="first")
+    ].drop_duplicates(["year", "unit"])
+    both = subset.set_index(["year", "unit"])[["rate", "count"]].unstack("unit")
+    wide = both["rate"].dropna(how="all").dropna(axis=1, how="all")
+    counts = both["count"]
     pre_available = [y for y in pre_years if y in wide.index and y not in follow_years]
     if len(wide.columns) < 3 or not pre_available:
         return _cannot(row, "för få jämförelsekommuner med data")
