@@ -6,11 +6,11 @@ Methods (each cites its own module):
   Scientific Methods Scale (SMS) level 2.
 - `trend`: observed follow-up vs the pre-period log-linear trend projected forward
   (quasi-Poisson interrupted time series). SMS level 2 (no comparison group).
-- `diff_i_diff`: ratio of rate ratios against the comparison group (quasi-Poisson GLM with
-  municipality and year effects), or for surveys the difference of differences against the
-  county. SMS level 3.
-- `syntetisk_kontroll`: synthetic control from the comparison pool, placebo-in-space p-value.
-  SMS level 3.
+- `diff_i_diff`: ratio of rate ratios against the comparison group over the whole pre-period,
+  tested against the comparison units as placebos (stats.did, stats.placebo_inference), or for
+  surveys the difference of differences against the county. SMS level 3.
+- `syntetisk_kontroll`: synthetic control from the comparison pool; its follow-up gap tested
+  against the donors' placebo gaps the same way (stats.synth.gap_test). SMS level 3.
 The headline row of an indicator is its best-level method that could be estimated (DiD, else
 before–after). q-values: Benjamini–Hochberg within (method, primary/secondary family).
 """
@@ -35,18 +35,25 @@ from medlofte_analysis.evaluation_config import (
     name_run,
 )
 from medlofte_analysis.schema import NUMERIC_INDICATOR_COLUMNS
-from medlofte_analysis.stats.did import difference_in_differences
-from medlofte_analysis.stats.multiple import bh_qvalues
-from medlofte_analysis.stats.power import minimum_detectable_ratio
+from medlofte_analysis.stats.did import placebo_difference_in_differences
+from medlofte_analysis.stats.dispersion import PooledDispersion
+from medlofte_analysis.stats.multiple import bh_qvalues, fcr_interval_levels
+from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.proportions import (
     ProportionDifference,
     difference_from_published_intervals,
     newcombe_difference,
 )
-from medlofte_analysis.stats.rate_ratio import rate_ratio
+from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio, panel_rate_ratio
 from medlofte_analysis.stats.synth import synthetic_control
 from medlofte_analysis.stats.trend import trend_projection
-from medlofte_analysis.verdict import mde_text, verdict, verdict_text_sv
+from medlofte_analysis.verdict import (
+    NOMINAL_ONLY_CODE,
+    mde_text,
+    nominal_only_text,
+    verdict,
+    verdict_text_sv,
+)
 
 METHODS_SV: dict[str, str] = {
     "fore_efter": "före–efter i kommunen",
@@ -54,7 +61,6 @@ METHODS_SV: dict[str, str] = {
     "diff_i_diff": "skillnad i skillnader mot jämförelsegruppen",
     "syntetisk_kontroll": "syntetisk kontroll",
 }
-SYNTH_POOR_FIT = 0.10  # pre-period RMSPE above 10 % of the target's mean: not credible
 MSMS: dict[str, int] = {"fore_efter": 2, "trend": 2, "diff_i_diff": 3, "syntetisk_kontroll": 3}
 RESULT_COLUMNS: tuple[str, ...] = (
     "focus_area",
@@ -302,6 +308,67 @@ def _cannot(row: dict, reason: str) -> dict:
     return row
 
 
+P_VALUE_RULE_NOTE = (
+    "p-värdet är tvåsidigt enligt den centrala regeln (dubbla den mindre svansen), som "
+    "stämmer med intervallet; R:s poisson.test summerar i stället alla utfall som är minst "
+    "lika osannolika och kan ge ett lägre p."
+)
+
+
+def _shocks_note(pooled: PooledDispersion, pre_years: tuple[int, ...], phi: float) -> str:
+    """Swedish: which overdispersion estimate the single-municipality methods used."""
+    if not math.isfinite(pooled.sigma2):
+        return (
+            "Överspridningen kunde inte skattas (för få år): exakt Poissontest, som "
+            "underskattar osäkerheten om antalen varierar mer än slumpen."
+        )
+    return (
+        f"Överspridning skattad gemensamt ur {pooled.n_units} kommuners år "
+        f"{years_label(pre_years)} (årsvariation σ² = {_sv(pooled.sigma2, '.3f')} på "
+        f"log-skala, autokorrelation {_sv(pooled.rho, '.2f')}); för kommunens perioder blir "
+        f"överspridningsfaktorn {_sv(phi, '.2f')}."
+    )
+
+
+def _sv(value: float, spec: str) -> str:
+    """A number with a decimal comma (Svenska skrivregler)."""
+    return format(value, spec).replace(".", ",")
+
+
+def _rate_ratio_interval(c1: float, e1: float, c0: float, e0: float, phi: float):
+    """The before–after interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        r = overdispersed_rate_ratio(c1, e1, c0, e0, phi, alpha)
+        return r.ci_lower, r.ci_upper
+
+    return at
+
+
+def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: PooledDispersion, alpha):
+    """The trend projection of the municipality, shocks borrowed from the panel if pooled."""
+    return trend_projection(
+        pre_own.index.to_numpy(),
+        pre_own["count"].to_numpy(),
+        pre_own["exposure"].to_numpy(),
+        np.array(follow_years),
+        own.loc[list(follow_years), "count"].to_numpy(),
+        own.loc[list(follow_years), "exposure"].to_numpy(),
+        alpha=alpha,
+        shocks=pooled if math.isfinite(pooled.sigma2) else None,
+    )
+
+
+def _trend_interval(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled):
+    """The trend interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        t = _trend(pre_own, own, follow_years, pooled, alpha)
+        return t.ci_lower, t.ci_upper
+
+    return at
+
+
 def _count_methods(
     config: EvaluationConfig,
     info: pd.Series,
@@ -339,29 +406,18 @@ def _count_methods(
     c0, e0 = own.loc[list(base_years), "count"].sum(), own.loc[list(base_years), "exposure"].sum()
     follow = own.loc[list(follow_years)]
     c1, e1 = follow["count"].sum(), follow["exposure"].sum()
-    result = rate_ratio(c1, e1, c0, e0, alpha=config.alpha)
+    # Year-to-year overdispersion pooled over the target's and the comparison units' pre-years
+    panel_years = sorted(set(pre_years) | set(base_years) | set(follow_years))
+    panel = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(panel_years)
+    ].dropna(subset=["count", "exposure"])[["unit", "year", "count", "exposure"]]
+    before_after = panel_rate_ratio(
+        panel, target, base_years, follow_years, pre_years, alpha=config.alpha
+    )
+    result = before_after.result
+    shocks_note = _shocks_note(before_after.pooled, pre_years, before_after.dispersion)
     pre_own = own.loc[[y for y in pre_years if y in own.index and pd.notna(own.loc[y, "count"])]]
-    trend = trend_projection(
-        pre_own.index.to_numpy(),
-        pre_own["count"].to_numpy(),
-        pre_own["exposure"].to_numpy(),
-        np.array(follow_years),
-        own.loc[list(follow_years), "count"].to_numpy(),
-        own.loc[list(follow_years), "exposure"].to_numpy(),
-        alpha=config.alpha,
-    )
-    dispersion = trend.dispersion if math.isfinite(trend.dispersion) else 1.0
-    exposure_ratio = e1 / e0
-    overdispersion_note = (
-        "Överspridningen gör att det exakta Poissontestet underskattar osäkerheten här; "
-        "jämförelsegruppens metod tar hänsyn till den. "
-        if dispersion > 1.5
-        else ""
-    )
-    mde_up = minimum_detectable_ratio(c0, exposure_ratio, dispersion, config.alpha, 0.8, "increase")
-    mde_down = minimum_detectable_ratio(
-        c0, exposure_ratio, dispersion, config.alpha, 0.8, "decrease"
-    )
+    trend = _trend(pre_own, own, follow_years, before_after.pooled, config.alpha)
     row.update(
         baseline_value=c0 / e0 * 1e5,
         followup_value=c1 / e1 * 1e5,
@@ -369,15 +425,19 @@ def _count_methods(
         ci_lower=result.ci_lower,
         ci_upper=result.ci_upper,
         estimate_kind="kvot (takt efter/före)",
-        interval_kind="95 % exakt konfidensintervall",
+        interval_kind=(
+            "95 % konfidensintervall (betabinomialt, med överspridning)"
+            if before_after.dispersion > 1
+            else "95 % exakt konfidensintervall"
+        ),
         p_value=result.p_value,
-        mde_increase=mde_up,
-        mde_decrease=mde_down,
+        mde_increase=before_after.mde_increase,
+        mde_decrease=before_after.mde_decrease,
         note=(
             f"{derived_note}{int(c0)} händelser {years_label(base_years)}, {int(c1)} "
-            f"{years_label(follow_years)}; överspridning {dispersion:.2f} från "
-            f"trendanpassningen. {overdispersion_note}{result.note}"
+            f"{years_label(follow_years)}. {shocks_note} {P_VALUE_RULE_NOTE} {result.note}"
         ).strip(),
+        _interval=_rate_ratio_interval(c1, e1, c0, e0, before_after.dispersion),
     )
     if c0 + c1 == 0:
         _cannot(row, "inga anmälda händelser under perioderna")
@@ -385,6 +445,11 @@ def _count_methods(
 
     # Trend-adjusted before–after.
     row = _base_row(config, info, "trend")
+    trend_source = (
+        "överspridning lånad från panelen (se före–efter)"
+        if trend.dispersion_source == "panel"
+        else "överspridning ur kommunens egna förår"
+    )
     row.update(
         baseline_value=trend.expected,
         followup_value=trend.observed,
@@ -394,100 +459,164 @@ def _count_methods(
         estimate_kind="kvot (observerat/förväntat enligt trend)",
         interval_kind="95 % prediktionsintervall",
         p_value=trend.p_value,
-        mde_increase=mde_up,
-        mde_decrease=mde_down,
+        mde_increase=trend.mde_increase,
+        mde_decrease=trend.mde_decrease,
         note=(
-            f"Trend {years_label(tuple(pre_own.index))} ({trend.n_pre_years} år). {trend.warning}"
+            f"Trend {years_label(tuple(pre_own.index))} ({trend.n_pre_years} år), "
+            f"{trend_source}. {trend.warning}"
         ).strip(),
+        _interval=_trend_interval(pre_own, own, follow_years, before_after.pooled),
     )
     if not math.isfinite(trend.ratio):
         _cannot(row, trend.warning or "trenden kunde inte skattas")
     rows.append(row)
 
-    # Difference-in-differences against the comparison group.
-    row = _base_row(config, info, "diff_i_diff")
-    panel_years = base_years + follow_years
-    panel = series.loc[
-        series["unit"].isin((target,) + comparison) & series["year"].isin(panel_years)
-    ].dropna(subset=["count", "exposure"])
-    units_with_data = sorted(set(panel["unit"]) - {target})
-    if not units_with_data:
-        rows.append(_cannot(row, "jämförelsegruppen saknar data för indikatorn"))
-    else:
-        did = difference_in_differences(
-            panel[["unit", "year", "count", "exposure"]],
-            target,
-            base_years,
-            follow_years,
-            alpha=config.alpha,
-        )
-        row.update(
-            baseline_value=did.rr_target,
-            followup_value=did.rr_comparison,
-            estimate=did.ratio_of_rate_ratios,
-            ci_lower=did.ci_lower,
-            ci_upper=did.ci_upper,
-            estimate_kind="kvot av kvoter (kommunen/jämförelsegruppen)",
-            interval_kind="95 % konfidensintervall (kvasi-Poisson)",
-            p_value=did.p_value,
-            mde_increase=did.min_detectable_ratio,
-            mde_decrease=1 / did.min_detectable_ratio if did.min_detectable_ratio else math.nan,
-            note=(f"{did.n_comparison_units} jämförelsekommuner. {did.note}").strip(),
-        )
-        if not math.isfinite(did.ratio_of_rate_ratios):
-            _cannot(row, did.note or "kunde inte skattas")
-        rows.append(row)
-
-    # Synthetic control on rates.
-    row = _base_row(config, info, "syntetisk_kontroll")
-    synth_years = [y for y in pre_years if y not in follow_years] + list(follow_years)
-    wide = series.loc[
-        series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
-    ].pivot_table(index="year", columns="unit", values="rate", aggfunc="first")
-    pre_available = [y for y in pre_years if y in wide.index]
-    if len(wide.columns) < 2 or not pre_available:
-        rows.append(_cannot(row, "för få jämförelsekommuner med data"))
-    else:
-        synth = synthetic_control(wide, target, pre_available, list(follow_years))
-        pre_mean = float(wide.loc[pre_available, target].mean())
-        smallest_p = 1 / (synth.n_placebos + 1) if synth.n_placebos else math.nan
-        power_note = (
-            f"Med {synth.n_placebos} placebokommuner kan placebotestet inte ge p under "
-            f"{smallest_p:.3f}".replace(".", ",")
-            + f": metoden kan inte påvisa en förändring på {config.alpha * 100:g} %-nivån. "
-            if math.isfinite(smallest_p) and smallest_p > config.alpha
-            else ""
-        )
-        row.update(
-            baseline_value=float(synth.synthetic.loc[list(follow_years)].mean())
-            if synth.synthetic is not None
-            else math.nan,
-            followup_value=float(wide.loc[list(follow_years), target].mean()),
-            estimate=1 + synth.relative_post_gap
-            if math.isfinite(synth.relative_post_gap)
-            else math.nan,
-            estimate_kind="kvot (observerat/syntetisk kontroll)",
-            interval_kind="inget konfidensintervall: permutationstest (placebo i rummet)",
-            p_value=synth.p_value,
-            note=(
-                f"{synth.n_donors} donatorer, RMSPE före {synth.pre_rmspe:.1f} "
-                f"(kommunens medelvärde {pre_mean:.1f}). {power_note}{synth.warning}"
-            ).strip(),
-        )
-        # Abadie, Diamond & Hainmueller (2010): without a close pre-period fit the synthetic
-        # control is no counterfactual, and an exact fit makes the placebo ratio meaningless.
-        if synth.pre_rmspe > SYNTH_POOR_FIT * pre_mean:
-            _cannot(
-                row,
-                f"den syntetiska kontrollen följer inte kommunen under förperioden "
-                f"(RMSPE {synth.pre_rmspe:.1f} mot medelvärdet {pre_mean:.1f})",
-            )
-        elif not math.isfinite(synth.rmspe_ratio):
-            _cannot(row, "exakt anpassning under förperioden: placebotestet är oinformativt")
-        elif not math.isfinite(row["estimate"]) or not math.isfinite(synth.p_value):
-            _cannot(row, synth.warning or "kunde inte skattas")
-        rows.append(row)
+    # Comparison-group methods: difference-in-differences and synthetic control.
+    did_baseline = tuple(int(y) for y in pre_own.index if y not in follow_years)
+    rows.append(_did_row(config, info, series, comparison, did_baseline))
+    rows.append(_synth_row(config, info, series, comparison, pre_years))
     return rows
+
+
+def _placebo_note(test: PlaceboTest, alpha: float) -> str:
+    """In words: what the placebo test compared, and when no change could be detected."""
+    larger = round((1 - test.rank_p) * (test.n_placebos + 1))
+    reference = (
+        "normalfördelning" if test.df >= 1000 else f"t-fördelning med {test.df:.0f} frihetsgrader"
+    )
+    note = (
+        f"Osäkerheten är skattad ur hur mycket de {test.n_placebos} jämförelsekommunerna "
+        f"varierar när var och en behandlas som om den vore kommunen (placebo), med hänsyn "
+        f"till deras storlek (årsvariation utöver Poissonslumpen: varians "
+        f"{_sv(test.tau2, '.3f')} på log-skalan; {reference}). Kommunens avvikelse är större "
+        f"än hos {larger} av {test.n_placebos} jämförelsekommuner."
+    )
+    if not math.isfinite(test.mde_increase) and not math.isfinite(test.mde_decrease):
+        note += (
+            f" Med så få händelser kan metoden inte påvisa någon förändring på "
+            f"{alpha * 100:g} %-nivån."
+        )
+    return note
+
+
+def _did_row(
+    config: EvaluationConfig,
+    info: pd.Series,
+    series: pd.DataFrame,
+    comparison: tuple[str, ...],
+    baseline: tuple[int, ...],
+) -> dict:
+    """Ratio of rate ratios over the whole pre-period against the comparison group, tested
+    against the comparison units as placebos (stats.did.placebo_difference_in_differences)."""
+    row = _base_row(config, info, "diff_i_diff")
+    target, follow_years = config.municipality, config.followup_years
+    panel = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(baseline + follow_years)
+    ].dropna(subset=["count", "exposure"])
+    if not baseline or not set(panel["unit"]) - {target}:
+        return _cannot(row, "jämförelsegruppen saknar data för indikatorn")
+    did = placebo_difference_in_differences(
+        panel[["unit", "year", "count", "exposure"]],
+        target,
+        baseline,
+        follow_years,
+        alpha=config.alpha,
+    )
+    row.update(baseline_label=years_label(baseline))
+    if did.test is None:
+        return _cannot(
+            row,
+            f"för få jämförelsekommuner med data för alla år ({did.n_comparison_units}; "
+            "minst 2 behövs för placebotestet)",
+        )
+    test = did.test
+    row.update(
+        baseline_value=did.rr_target,
+        followup_value=did.rr_comparison,
+        estimate=test.estimate,
+        ci_lower=test.ci_lower,
+        ci_upper=test.ci_upper,
+        estimate_kind="kvot av kvoter (kommunen/jämförelsegruppen)",
+        interval_kind="95 % konfidensintervall (placebotest mot jämförelsekommunerna)",
+        p_value=test.p_value,
+        mde_increase=test.mde_increase,
+        mde_decrease=test.mde_decrease,
+        _interval=test.interval,
+        note=(
+            f"Hela förperioden {years_label(baseline)} ({len(baseline)} år) mot "
+            f"{years_label(follow_years)}; {did.n_comparison_units} jämförelsekommuner med "
+            f"data för alla år. {_placebo_note(test, config.alpha)}"
+        ),
+    )
+    return row
+
+
+def _synth_row(
+    config: EvaluationConfig,
+    info: pd.Series,
+    series: pd.DataFrame,
+    comparison: tuple[str, ...],
+    pre_years: tuple[int, ...],
+) -> dict:
+    """Synthetic control on rates; its follow-up count tested against the donors' placebo
+    gaps (stats.synth.gap_test)."""
+    row = _base_row(config, info, "syntetisk_kontroll")
+    target, follow_years = config.municipality, config.followup_years
+    synth_years = [y for y in pre_years if y not in follow_years] + list(follow_years)
+    subset = series.loc[
+        series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
+    ].drop_duplicates(["year", "unit"])
+    both = subset.set_index(["year", "unit"])[["rate", "count"]].unstack("unit")
+    wide = both["rate"].dropna(how="all").dropna(axis=1, how="all")
+    counts = both["count"]
+    pre_available = [y for y in pre_years if y in wide.index and y not in follow_years]
+    if len(wide.columns) < 3 or not pre_available:
+        return _cannot(row, "för få jämförelsekommuner med data")
+    synth = synthetic_control(
+        wide, target, pre_available, list(follow_years), counts=counts, alpha=config.alpha
+    )
+    pre_mean = float(wide.loc[pre_available, target].mean())
+    row.update(baseline_label=years_label(pre_available))
+    if synth.synthetic is not None:
+        row.update(
+            baseline_value=float(synth.synthetic.loc[list(follow_years)].mean()),
+            followup_value=float(wide.loc[list(follow_years), target].mean()),
+        )
+    fit = (
+        f"{synth.n_donors} donatorer, anpassad på {years_label(pre_available)}; RMSPE före "
+        f"{_sv(synth.pre_rmspe, '.1f')} (kommunens medelvärde {_sv(pre_mean, '.1f')})."
+    )
+    # Abadie, Diamond & Hainmueller (2010): without a close pre-period fit the synthetic
+    # control is no counterfactual; with an exact fit the weights (and so the follow-up
+    # counterfactual) are not unique.
+    if synth.test is None or not math.isfinite(synth.test.p_value):
+        return _cannot(row, f"kunde inte skattas (för få donatorer med data). {fit}")
+    if synth.pre_rmspe > synth.fit_limit:
+        return _cannot(
+            row,
+            f"den syntetiska kontrollen följer inte kommunen under förperioden "
+            f"(RMSPE {_sv(synth.pre_rmspe, '.1f')} mot medelvärdet {_sv(pre_mean, '.1f')}; "
+            f"gränsen {_sv(synth.fit_limit, '.1f')} är det största av 10 % av medelvärdet och "
+            "två gånger kommunens egen slumpvariation)",
+        )
+    if synth.pre_rmspe == 0.0:
+        return _cannot(
+            row, "exakt anpassning under förperioden: vikterna och jämförelsen är inte unika"
+        )
+    test = synth.test
+    row.update(
+        estimate=test.estimate,
+        ci_lower=test.ci_lower,
+        ci_upper=test.ci_upper,
+        estimate_kind="kvot (observerat/syntetisk kontroll)",
+        interval_kind="95 % konfidensintervall (placebotest mot donatorerna)",
+        p_value=test.p_value,
+        mde_increase=test.mde_increase,
+        mde_decrease=test.mde_decrease,
+        _interval=test.interval,
+        note=f"{fit} {_placebo_note(test, config.alpha)}",
+    )
+    return row
 
 
 # --- Surveys as published: waves, shares, indices ------------------------------------------
@@ -548,6 +677,9 @@ def _share_difference(
     """Follow-up minus baseline share: from the published intervals where both have one
     (SE derived from them), else from the numbers of respondents (Newcombe 1998, method 10)."""
     if all(pd.notna(s["ci_lower"]) and pd.notna(s["ci_upper"]) for s in (followup, baseline)):
+        figures = [s[c] for s in (followup, baseline) for c in ("value", "ci_lower", "ci_upper")]
+        # NTU publishes whole percent: model the rounding in the SEs
+        rounding = 0.01 if all(float(x).is_integer() for x in figures) else 0.0
         diff = difference_from_published_intervals(
             followup["value"] / 100,
             followup["ci_lower"] / 100,
@@ -556,8 +688,10 @@ def _share_difference(
             baseline["ci_lower"] / 100,
             baseline["ci_upper"] / 100,
             alpha=alpha,
+            rounding=rounding,
         )
-        return diff, "95 % konfidensintervall (SE ur publicerade intervall)"
+        rounded = ", avrundning till hela procent inräknad" if rounding else ""
+        return diff, f"95 % konfidensintervall (SE ur publicerade intervall{rounded}, logit-skala)"
     p1, n1 = followup["value"] / 100, followup["n_respondents"]
     p0, n0 = baseline["value"] / 100, baseline["n_respondents"]
     diff = newcombe_difference(p1, n1, p0, n0, alpha=alpha)
@@ -629,6 +763,16 @@ def _decimal(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
 
+def _survey_interval(followup: pd.Series, baseline: pd.Series):
+    """The survey difference's interval at another level (for the FCR-adjusted interval)."""
+
+    def at(alpha: float) -> tuple[float, float]:
+        diff, _ = _share_difference(followup, baseline, alpha)
+        return diff.ci_lower * 100, diff.ci_upper * 100
+
+    return at
+
+
 def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.DataFrame) -> list:
     frame = rows_all.loc[rows_all["indicator_id"] == info["indicator_id"]]
     waves = choose_waves(survey_waves(frame), config.baseline_years, config.followup_years)
@@ -663,6 +807,7 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         mde_increase=z * diff.se * 100,
         mde_decrease=-z * diff.se * 100,
         note=f"{label}{overlap}{diff.method}",
+        _interval=_survey_interval(f, b),
     )
     results.append(row)
     row = county_row
@@ -688,6 +833,9 @@ def _survey_methods(config: EvaluationConfig, info: pd.Series, rows_all: pd.Data
         mde_increase=z * se * 100,
         mde_decrease=-z * se * 100,
         note=f"{label}{overlap}Jämfört med länet ({county}); kommunen ingår i länets värde.",
+        _interval=lambda a: tuple(
+            (estimate + sign * stats.norm.ppf(1 - a / 2) * se) * 100 for sign in (-1, 1)
+        ),
     )
     results.append(row)
     return results
@@ -736,14 +884,45 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
                 rows.append(_cannot(row, reason))
             for row in rows[first:]:
                 row["note"] = f"{choice.note}{row['note']}"
+    intervals = [row.pop("_interval", None) for row in rows]
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    return _finish(results, config.alpha)
+    return _finish(results, config.alpha, intervals)
 
 
-def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def _finish(results: pd.DataFrame, alpha: float, intervals: list | None = None) -> pd.DataFrame:
+    """q-values, FCR-adjusted intervals, verdicts and the headline row per indicator.
+
+    ``intervals[i]`` (optional) recomputes row i's interval at another level: the interval
+    shown is then the false-coverage-rate adjusted one of Benjamini & Yekutieli (2005,
+    *JASA* 100, 71-81), consistent with the BH verdict: with ``R`` of the family's ``m``
+    tested rows significant (q < alpha), a significant row gets level ``1 - R alpha/m``, the
+    others ``1 - (R+1) alpha/m`` (every non-selected p exceeds ``(R+1) alpha/m`` under the
+    step-up rule), so an interval excludes the null exactly when the verdict says change.
+    """
     results = results.copy()
+    intervals = intervals or [None] * len(results)
+    nominal_only = pd.Series(False, index=results.index)
     for _, index in results.groupby(["method", "primary"]).groups.items():
-        results.loc[index, "q_value"] = bh_qvalues(results.loc[index, "p_value"].to_numpy())
+        p = results.loc[index, "p_value"].to_numpy(dtype=float)
+        q = bh_qvalues(p)
+        results.loc[index, "q_value"] = q
+        tested = np.isfinite(p)
+        m = int(tested.sum())
+        levels = fcr_interval_levels(p, alpha)
+        for i, level in zip(index, levels, strict=True):
+            interval = intervals[results.index.get_loc(i)]
+            if interval is None or not np.isfinite(level) or m < 2:
+                continue
+            lower, upper = interval(float(level))
+            results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
+            kind = str(results.loc[i, "interval_kind"])
+            level_text = f"{_sv(100 * (1 - level), '.1f')} %"
+            results.loc[i, "interval_kind"] = (
+                f"{kind.replace('95 %', level_text, 1) if '95 %' in kind else level_text}"
+                f", justerat för {m} prövningar (FCR, Benjamini–Yekutieli)"
+            )
+        selected = tested & (q < alpha)
+        nominal_only[index] = tested & ~selected & (p <= alpha)
     ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
     order = {"diff_i_diff": 0, "syntetisk_kontroll": 2, "fore_efter": 1, "trend": 3}
     for i, row in results.iterrows():
@@ -765,6 +944,12 @@ def _finish(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
             reason,
         )
         sentence = mde_text(row["mde_increase"], row["mde_decrease"], bool(ratio_scale[i]))
+        if nominal_only[i] and code == "no_detectable_change":
+            sentence = nominal_only_text(row["p_value"], row["q_value"]) + " " + sentence
+            results.loc[i, "note"] = (
+                f"{row['note']} {NOMINAL_ONLY_CODE} (p = {row['p_value']:.3f}, "
+                f"q = {row['q_value']:.3f})"
+            ).strip()
         results.loc[i, "verdict"] = code
         results.loc[i, "verdict_sv"] = verdict_text_sv(
             code,

@@ -218,6 +218,11 @@ NOTES_SV: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"(\d+) donatorer", r"\1 jämförelsekommuner i vägningen"),
     (r"(?<![\d\u202f,])1 händelser\b", "1 händelse"),
     (r"(?<![\d\u202f,])1 jämförelsekommuner\b", "1 jämförelsekommun"),
+    (
+        r"nominally significant, not after multiple-testing adjustment \(p = ([0-9.]+), "
+        r"q = ([0-9.]+)\)",
+        r"säker för sig (p = \1) men inte efter justering för många prövningar (q = \2)",
+    ),
 )
 UNKNOWN_NOTE_SV = (
     "en teknisk anmärkning från beräkningen saknar ännu svensk text (se metodavsnittet)"

@@ -33,6 +33,18 @@ MSMS_TEXT_SV: dict[int, str] = {
     3: "nivå 3 (före–efter med jämförelsegrupp)",
 }
 LARGE_MDE = 0.5  # a minimum detectable change above ±50 % means "could not tell"
+#: Reason code in the notes: p <= alpha on its own, but q >= alpha after the BH adjustment.
+NOMINAL_ONLY_CODE = "nominally significant, not after multiple-testing adjustment"
+
+
+def nominal_only_text(p_value: float, q_value: float) -> str:
+    """Swedish: a change that is significant on its own but not among all the tests made."""
+    p = f"{p_value:.3f}".replace(".", ",")
+    q = f"{q_value:.2f}".replace(".", ",")
+    return (
+        f"För sig ser förändringen säker ut (p = {p}), men inte när hänsyn tas till att "
+        f"många indikatorer prövas samtidigt (q = {q}); den kan vara en slumpträff."
+    )
 
 
 def _percent(change: float) -> str:

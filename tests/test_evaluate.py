@@ -74,7 +74,7 @@ def test_before_after_is_the_hand_computed_rate_ratio():
     assert _row(results, "bra_skadegorelse", "fore_efter")["estimate"] == pytest.approx(3.0)
 
 
-def test_did_against_flat_comparison_equals_the_ratio_of_ratios():
+def test_did_uses_the_whole_pre_period_as_baseline():
     counts = {
         ("2062", "bra_skadegorelse"): FLAT[:5] + [10.0, 20.0, 30.0],
         ("2021", "bra_skadegorelse"): FLAT[:5] + [20.0, 20.0, 40.0],
@@ -82,8 +82,10 @@ def test_did_against_flat_comparison_equals_the_ratio_of_ratios():
     }
     results = evaluate(_config({"narvaro": ("bra_skadegorelse",)}), _inputs(counts))
     row = _row(results, "bra_skadegorelse", "diff_i_diff")
-    # (30/10) / (80/40) = 1.5, computed by hand.
-    assert row["estimate"] == pytest.approx(1.5)
+    # Baseline 2017-2022 (6 years), follow-up 2024; 1/2 added to each count. By hand:
+    # municipality (30.5 / 1) / (110.5 / 6), comparison (80.5 / 2) / (240.5 / 12).
+    assert row["estimate"] == pytest.approx((30.5 / (110.5 / 6)) / ((80.5 / 2) / (240.5 / 12)))
+    assert row["baseline_label"] == "2017–2022"
     assert row["headline"] and row["msms_level"] == 3
 
 
@@ -167,13 +169,24 @@ def test_mora_narcotics_before_after_uses_the_published_counts(shipped_processed
     assert row["verdict"] == "no_detectable_change"
 
 
-def test_synthetic_control_with_14_donors_says_it_cannot_reach_five_percent(shipped_processed_dir):
-    # 14 placebos: the smallest permutation p is 1/15 = 0.067 > 0.05 (Abadie et al. 2010).
+def test_synthetic_control_is_tested_against_the_donors_as_placebos(shipped_processed_dir):
+    # 14 placebos: the gap test reaches 5 % (a rank test could not go below 1/15 = 0.067).
     results = run_evaluation(
         "evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir
     ).results
     row = _row(results, "bra_totalt", "syntetisk_kontroll")
-    assert "kan placebotestet inte ge p under 0,067" in row["note"]
+    assert "de 14 jämförelsekommunerna" in row["note"]
+    assert row["ci_lower"] < row["estimate"] < row["ci_upper"]
+    assert row["mde_increase"] > 1 > row["mde_decrease"] > 0
+
+
+def test_did_names_its_baseline_period_and_placebo_test(shipped_processed_dir):
+    results = run_evaluation(
+        "evaluations/demo-dalarna.toml", processed_dir=shipped_processed_dir
+    ).results
+    row = _row(results, "bra_totalt", "diff_i_diff")
+    assert row["baseline_label"] == "2017–2022"
+    assert "Hela förperioden 2017–2022 (6 år)" in row["note"] and "placebo" in row["note"]
 
 
 def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged(shipped_processed_dir):
@@ -183,3 +196,37 @@ def test_synthetic_control_with_a_poor_pre_period_fit_is_not_judged(shipped_proc
     row = _row(results, "bra_skadegorelse", "syntetisk_kontroll")
     assert row["verdict"] == "cannot_judge"
     assert "följer inte kommunen under förperioden" in row["note"]
+
+
+def test_intervals_agree_with_the_verdict_after_adjustment():
+    # SYNTHETIC: one large change among flat series; the FCR-adjusted interval of every
+    # judged row excludes 1 exactly when its verdict is a change (Benjamini & Yekutieli 2005)
+    counts = {
+        ("2062", "bra_skadegorelse"): FLAT[:5] + [20.0, 21.0, 80.0],
+        ("2062", "bra_trafikbrott"): FLAT,
+        ("2062", "bra_narkotika"): FLAT,
+    }
+    for code in ("2021", "2023"):
+        for indicator in ("bra_skadegorelse", "bra_trafikbrott", "bra_narkotika"):
+            counts[(code, indicator)] = FLAT
+    config = _config({"narvaro": ("bra_skadegorelse", "bra_trafikbrott", "bra_narkotika")})
+    results = evaluate(config, _inputs(counts))
+    rows = results.loc[
+        results["method"].isin(["fore_efter", "trend"]) & (results["verdict"] != "cannot_judge")
+    ]
+    for _, row in rows.iterrows():
+        excludes = row["ci_lower"] > 1 or row["ci_upper"] < 1
+        assert excludes == (row["verdict"] != "no_detectable_change"), row["indicator_id"]
+    assert rows["interval_kind"].str.contains("FCR").all()
+
+
+def test_before_after_note_names_the_pooled_dispersion():
+    counts = {
+        ("2062", "bra_skadegorelse"): FLAT,
+        ("2021", "bra_skadegorelse"): [20.0, 30.0, 15.0, 25.0, 12.0, 28.0, 20.0, 20.0],
+        ("2023", "bra_skadegorelse"): FLAT,
+    }
+    results = evaluate(_config({"narvaro": ("bra_skadegorelse",)}), _inputs(counts))
+    note = _row(results, "bra_skadegorelse", "fore_efter")["note"]
+    assert "Överspridning skattad gemensamt ur 3 kommuners år 2017–2022" in note
+    assert "centrala regeln" in note

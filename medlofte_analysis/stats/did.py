@@ -1,4 +1,10 @@
-"""Difference-in-differences for counts: the ratio of rate ratios from a Poisson GLM.
+"""Difference-in-differences for counts: the ratio of rate ratios.
+
+The evaluation uses :func:`placebo_difference_in_differences` (whole baseline period,
+inference from the comparison units as placebos; end of this module). The quasi-Poisson GLM
+below (:func:`difference_in_differences`) is kept as the model-based reference: with one
+treated unit and serially correlated shocks its standard errors are too small (it rejects
+9-21 % of true nulls at 5 %, issue 8; Bertrand, Duflo & Mullainathan 2004).
 
 Method
 ------
@@ -50,7 +56,19 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-__all__ = ["DidResult", "difference_in_differences"]
+from medlofte_analysis.stats.placebo_inference import (
+    HALF,
+    PlaceboTest,
+    log_poisson_variance,
+    placebo_t_test,
+)
+
+__all__ = [
+    "DidResult",
+    "PlaceboDidResult",
+    "difference_in_differences",
+    "placebo_difference_in_differences",
+]
 
 _REQUIRED = ("unit", "year", "count", "exposure")
 _POWER = 0.8
@@ -356,3 +374,149 @@ def difference_in_differences(
         df_resid=df_resid,
         min_detectable_ratio=mde,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole pre-period, inference from placebo units (the method the evaluation uses)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceboDidResult:
+    """Result of :func:`placebo_difference_in_differences`.
+
+    Attributes
+    ----------
+    test : the target's log ratio of rate ratios tested against the comparison units'
+        placebo estimates (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboTest`);
+        None when the design could not be estimated (see ``note``).
+    rr_target, rr_comparison : crude follow-up/baseline rate ratios of the target and of the
+        pooled comparison units.
+    n_comparison_units : comparison units with data in every year (placebos).
+    n_years_baseline, n_years_followup : years in each period.
+    note : why the test is missing, what was dropped ('' when nothing).
+    """
+
+    test: PlaceboTest | None
+    rr_target: float
+    rr_comparison: float
+    n_comparison_units: int
+    n_years_baseline: int
+    n_years_followup: int
+    note: str
+
+
+def _log_rate_change(pre: np.ndarray, post: np.ndarray, e_pre: np.ndarray, e_post: np.ndarray):
+    return np.log((post + HALF) / e_post) - np.log((pre + HALF) / e_pre)
+
+
+def placebo_difference_in_differences(
+    panel: pd.DataFrame,
+    target: str,
+    baseline_years: Sequence[int],
+    followup_years: Sequence[int],
+    alpha: float = 0.05,
+) -> PlaceboDidResult:
+    """Ratio of rate ratios over the whole baseline period, tested against placebo units.
+
+    Counts and populations are summed over the baseline years and over the follow-up years
+    (collapsing to two periods removes the serial correlation within each: Bertrand, Duflo &
+    Mullainathan 2004, §IV.C). The target's gap is
+    ``d_t = log(rate ratio of the target) - log(rate ratio of the pooled comparison units)``
+    with 1/2 added to every count; each comparison unit j in turn gives a placebo gap against
+    the other comparison units (the target never in its pool). The test, its interval and
+    its detectable change are :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`
+    (Conley & Taber 2011; Ferman & Pinto 2019): valid with one treated unit and serially
+    correlated shocks.
+
+    Parameters as :func:`difference_in_differences`. Comparison units missing a year are
+    left out (named in ``note``); fewer than 2 complete comparison units give ``test=None``.
+    """
+    df, base, foll = _validate(panel, target, baseline_years, followup_years, alpha)
+    target = str(target)
+    notes: list[str] = []
+    df = df.dropna(subset=["count", "exposure"])
+    # Sums per unit and period with numpy (this runs for every indicator of 290 units).
+    codes, units = pd.factorize(df["unit"], sort=True)
+    post = df["year"].isin(foll).to_numpy()
+    n_units = len(units)
+
+    def sums(values: np.ndarray) -> np.ndarray:  # (units, 2): baseline, follow-up
+        return np.column_stack(
+            [
+                np.bincount(codes[~post], values[~post], n_units),
+                np.bincount(codes[post], values[post], n_units),
+            ]
+        )
+
+    counts = sums(df["count"].to_numpy(dtype=float))
+    exposure = sums(df["exposure"].to_numpy(dtype=float))
+    n_years = np.bincount(codes, minlength=n_units)
+    t_idx = int(units.get_loc(target))
+    complete = n_years == len(base) + len(foll)
+    incomplete = sorted(str(u) for u in units[~complete] if u != target)
+    comp_mask = complete.copy()
+    comp_mask[t_idx] = False
+
+    def crude(rows: np.ndarray) -> float:
+        c, e = counts[rows].sum(axis=0), exposure[rows].sum(axis=0)
+        return float((c[1] / e[1]) / (c[0] / e[0])) if c[0] > 0 and e.all() else float("nan")
+
+    rr_t = crude(np.array([t_idx]))
+    rr_c = crude(comp_mask)
+
+    def result(test: PlaceboTest | None, n_comp: int, msg: str = "") -> PlaceboDidResult:
+        return PlaceboDidResult(
+            test,
+            rr_t,
+            rr_c,
+            n_comp,
+            len(base),
+            len(foll),
+            "; ".join([*notes, msg] if msg else notes),
+        )
+
+    if not complete[t_idx]:
+        return result(None, 0, "target lacks data for some baseline/follow-up year")
+    if incomplete:
+        notes.append(
+            f"{len(incomplete)} comparison unit(s) lacking a year left out: "
+            + ", ".join(incomplete[:10])
+        )
+    silent_mask = comp_mask & (counts.sum(axis=1) <= 0)
+    if silent_mask.any():
+        silent = [str(u) for u in units[silent_mask]]
+        notes.append(
+            f"{len(silent)} comparison unit(s) with zero counts in all years left out "
+            f"(no information): {', '.join(silent[:10])}"
+        )
+        comp_mask &= ~silent_mask
+    J = int(comp_mask.sum())
+    if J < 2:
+        return result(None, J, "fewer than 2 comparison units with data: no placebo inference")
+    c_pre, c_post = counts[comp_mask, 0], counts[comp_mask, 1]
+    e_pre, e_post = exposure[comp_mask, 0], exposure[comp_mask, 1]
+    # Pool of all comparison units (target) and pools leaving one unit out (placebos).
+    pool = [c_pre.sum(), c_post.sum(), e_pre.sum(), e_post.sum()]
+    loo = [pool[0] - c_pre, pool[1] - c_post, pool[2] - e_pre, pool[3] - e_post]
+    d_placebo = _log_rate_change(c_pre, c_post, e_pre, e_post) - _log_rate_change(*loo)
+    v_placebo = log_poisson_variance(c_pre, c_post, loo[0], loo[1])
+    t_pre, t_post = float(counts[t_idx, 0]), float(counts[t_idx, 1])
+    te_pre, te_post = float(exposure[t_idx, 0]), float(exposure[t_idx, 1])
+    pool_change = _log_rate_change(*(np.array(x) for x in pool))
+    d_t = float(_log_rate_change(t_pre, t_post, te_pre, te_post) - pool_change)
+    v_pool = float(log_poisson_variance(pool[0], pool[1]))
+    post_expected = (t_pre + HALF) * te_post / te_pre * np.exp(pool_change) - HALF
+    test = placebo_t_test(
+        d_t,
+        float(log_poisson_variance(t_pre, t_post)) + v_pool,
+        d_placebo,
+        v_placebo,
+        alpha,
+        t_pre,
+        max(float(post_expected), 0.0),
+        v_pool,
+    )
+    if len(base) == 1:
+        notes.append("single baseline year: the estimate rests on one year")
+    return result(test, J)

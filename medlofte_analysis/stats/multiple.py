@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["bh_qvalues"]
+__all__ = ["bh_qvalues", "fcr_interval_levels"]
 
 
 def bh_qvalues(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -38,4 +38,28 @@ def bh_qvalues(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     q = np.empty(m)
     q[order] = np.minimum(ranked, 1.0)
     out[ok] = q
+    return out
+
+
+def fcr_interval_levels(p_values: Sequence[float] | np.ndarray, alpha: float) -> np.ndarray:
+    """Per-test alpha for intervals that agree with the BH verdict at level ``alpha``.
+
+    Benjamini & Yekutieli (2005, *JASA* 100, 71-81): with ``R`` of the ``m`` non-missing
+    p-values selected by BH (``q < alpha``), intervals at level ``1 - R alpha/m`` for the
+    selected control the false coverage rate at ``alpha``; since test and interval agree,
+    each excludes the null. The others get ``1 - (R+1) alpha/m``: under the step-up rule every
+    non-selected p exceeds ``(R+1) alpha/m``, so their intervals contain the null. NaN
+    p-values give NaN. With a single test the level is ``alpha`` itself.
+    """
+    p = np.asarray(p_values, dtype="float64")
+    q = bh_qvalues(p)
+    out = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    m = int(tested.sum())
+    if m == 0:
+        return out
+    selected = tested & (q < alpha)
+    n_selected = int(selected.sum())
+    out[selected] = alpha * n_selected / m
+    out[tested & ~selected] = alpha * min(m, n_selected + 1) / m
     return out

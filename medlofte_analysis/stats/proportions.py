@@ -6,12 +6,22 @@ Methods
 * Newcombe (1998) method 10 ("hybrid score"): the difference ``p1 - p2`` with limits
   ``d - sqrt((p1-l1)^2 + (u2-p2)^2)`` and ``d + sqrt((u1-p1)^2 + (p2-l2)^2)``, where
   ``(l_i, u_i)`` are the Wilson limits (Newcombe, R. G. 1998, *Stat Med* 17, 873-890).
-* Pooled two-proportion z test: ``z = (p1 - p2) / sqrt(pbar(1-pbar)(1/n1 + 1/n2))``,
-  ``pbar = (n1 p1 + n2 p2)/(n1 + n2)`` (e.g. Agresti 2013, §3.1 / Fleiss 2003 §9.1).
+* Test and interval agree: the reported p-value is the one implied by the interval itself,
+  the smallest ``alpha`` at which the ``1 - alpha`` interval excludes 0 (solved with brentq),
+  so ``p <= alpha`` exactly when the interval excludes 0. The pooled two-proportion z test
+  (``z = (p1 - p2) / sqrt(pbar(1-pbar)(1/n1 + 1/n2))``, Agresti 2013 §3.1), which can
+  disagree with Newcombe's interval at the boundary (0/20 vs 4/20: z gives p = 0.035, the
+  interval includes 0), is kept as ``p_value_z``.
 * When only published estimates with symmetric 95 % intervals are available, the standard
-  error is recovered as ``SE = (upper - lower) / (2 z_{1-alpha/2})`` and the difference is
-  tested with a normal approximation ``d / sqrt(SE1^2 + SE2^2)`` (Altman & Bland 2011,
-  *BMJ* 343:d2090, "How to obtain the confidence interval from a P value").
+  error is recovered as ``SE = (upper - lower) / (2 z_{1-alpha/2})`` (Altman & Bland 2011,
+  *BMJ* 343:d2090). Figures published rounded (NTU: whole percent, ``rounding = 0.01``) carry
+  a rounding error uniform on ``±rounding/2``: variance ``rounding^2/12`` for the estimate and
+  ``2 rounding^2/12`` for the interval width, added to ``SE^2`` as
+  ``rounding^2/12 * (1 + 2/(2 z)^2)`` (Sheppard's correction, used here conservatively as an
+  allowance). Each share gets a logit-scale interval ``expit(logit p -/+ z SE/(p(1-p)))``, which
+  stays inside 0-100 %, and the difference is combined from them by MOVER (Zou & Donner 2008,
+  *Stat Med* 27, 1693-1702; Newcombe's method 10 is MOVER with Wilson limits):
+  ``L = d - sqrt((p1-l1)^2 + (u2-p2)^2)``, ``U = d + sqrt((u1-p1)^2 + (p2-l2)^2)``.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import numbers
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 
 __all__ = [
     "ProportionDifference",
@@ -29,7 +39,25 @@ __all__ = [
     "newcombe_difference",
     "se_from_interval",
     "difference_from_published_intervals",
+    "p_value_from_interval",
 ]
+
+
+def p_value_from_interval(interval, null: float = 0.0) -> float:
+    """The p-value implied by a family of intervals ``interval(alpha) -> (lower, upper)``:
+    the smallest ``alpha`` whose interval excludes ``null`` (1 if none does). Intervals must
+    shrink as ``alpha`` grows; solved with brentq on ``alpha`` in (1e-12, 1 - 1e-9)."""
+
+    def gap(alpha: float) -> float:
+        lower, upper = interval(alpha)
+        return max(lower - null, null - upper)  # > 0: the interval excludes the null
+
+    lo, hi = 1e-12, 1.0 - 1e-9
+    if gap(hi) <= 0:
+        return 1.0
+    if gap(lo) > 0:
+        return 0.0
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-10))
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class ProportionDifference:
     method: str
     note: str = ""
     se: float = math.nan
+    p_value_z: float = math.nan
 
 
 def _z(alpha: float) -> float:
@@ -99,6 +128,18 @@ def wilson_interval(p: float, n: float, alpha: float = 0.05) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _mover(p1: float, l1: float, u1: float, p2: float, l2: float, u2: float) -> tuple[float, float]:
+    """MOVER limits of ``p1 - p2`` from the two shares' limits (Zou & Donner 2008)."""
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def _newcombe_limits(p1: float, n1: float, p2: float, n2: float, alpha: float):
+    l1, u1 = wilson_interval(p1, n1, alpha)
+    l2, u2 = wilson_interval(p2, n2, alpha)
+    return _mover(p1, l1, u1, p2, l2, u2)
+
+
 def newcombe_difference(
     p_followup: float,
     n_followup: float,
@@ -133,20 +174,19 @@ def newcombe_difference(
     zero = [k for k, v in (("n_followup", n1), ("n_baseline", n2)) if v == 0]
     if zero:
         return ProportionDifference(nan, nan, nan, nan, method, f"sample size 0 in {zero}")
-    l1, u1 = wilson_interval(p1, n1, alpha)
-    l2, u2 = wilson_interval(p2, n2, alpha)
     d = p1 - p2
-    lower = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    upper = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    lower, upper = _newcombe_limits(p1, n1, p2, n2, alpha)
     pooled = (n1 * p1 + n2 * p2) / (n1 + n2)
     se0 = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
     note = ""
     if se0 == 0:
-        p_value = nan
+        p_value = p_z = nan
         note = "pooled proportion is 0 or 1 (no variation): z test undefined, p_value is NaN"
     else:
-        p_value = float(2.0 * stats.norm.sf(abs(d) / se0))
-    return ProportionDifference(d, lower, upper, p_value, method, note, se0)
+        p_z = float(2.0 * stats.norm.sf(abs(d) / se0))
+        p_value = p_value_from_interval(lambda a: _newcombe_limits(p1, n1, p2, n2, a))
+    method = "Newcombe (1998) method 10 (hybrid Wilson score); p-value inverted from it"
+    return ProportionDifference(d, lower, upper, p_value, method, note, se0, p_z)
 
 
 def se_from_interval(lower: float, upper: float, alpha: float = 0.05) -> float:
@@ -173,23 +213,25 @@ def difference_from_published_intervals(
     upper_baseline: float,
     alpha: float = 0.05,
     published_alpha: float = 0.05,
+    rounding: float = 0.0,
 ) -> ProportionDifference:
     """Difference of two published survey estimates using SEs derived from their intervals.
 
     ``SE_i = (upper_i - lower_i) / (2 z_{1 - published_alpha/2})``,
-    ``d = p1 - p2``, ``SE = sqrt(SE1^2 + SE2^2)`` (independent samples),
-    interval ``d -/+ z_{1-alpha/2} SE``, p-value ``2 * (1 - Phi(|d|/SE))`` (normal
-    approximation; Altman & Bland 2011). This is what is possible when only published
-    estimates and 95 % intervals (e.g. Polisens trygghetsmätning) are available. A note warns
-    when a published interval is clearly asymmetric around its estimate, where the implied SE
-    is only a rough approximation.
+    plus the rounding allowance when ``rounding`` > 0 (module docstring); logit-scale
+    intervals per share combined by MOVER; p-value inverted from that interval (the normal
+    ``2 * (1 - Phi(|d|/SE))``, ``SE = sqrt(SE1^2 + SE2^2)``, is kept as ``p_value_z``).
+    This is what is possible when only published estimates and 95 % intervals (e.g.
+    Polisens trygghetsmätning) are available. A note warns when a published interval is
+    clearly asymmetric around its estimate, where the implied SE is only a rough
+    approximation.
     """
-    z = _z(alpha)
+    _z(alpha)  # validates alpha
     zp = _z(published_alpha)
     level = f"{100.0 * (1.0 - float(published_alpha)):g} %"
     method = (
-        f"Normalapproximation; SE härlett ur publicerat {level}-intervall "
-        f"(normal approximation; SE derived from the published {level} interval)"
+        f"SE härlett ur publicerat {level}-intervall, logit-skala per andel, MOVER för "
+        f"skillnaden (SE derived from the published {level} interval; logit scale; MOVER)"
     )
     vals = {
         "p_followup": _proportion(p_followup, "p_followup"),
@@ -213,12 +255,40 @@ def difference_from_published_intervals(
         width = hi - lo
         if width > 0 and abs((hi - p) - (p - lo)) > 0.25 * width:
             notes.append(f"published {side} interval is asymmetric: SE is approximate")
-    se1 = (vals["upper_followup"] - vals["lower_followup"]) / (2.0 * zp)
-    se2 = (vals["upper_baseline"] - vals["lower_baseline"]) / (2.0 * zp)
-    d = vals["p_followup"] - vals["p_baseline"]
+    allowance = rounding * rounding / 12.0 * (1.0 + 2.0 / (2.0 * zp) ** 2)
+    se1 = math.sqrt(
+        ((vals["upper_followup"] - vals["lower_followup"]) / (2.0 * zp)) ** 2 + allowance
+    )
+    se2 = math.sqrt(
+        ((vals["upper_baseline"] - vals["lower_baseline"]) / (2.0 * zp)) ** 2 + allowance
+    )
+    p1, p2 = vals["p_followup"], vals["p_baseline"]
+    d = p1 - p2
     se = math.sqrt(se1 * se1 + se2 * se2)
+    if rounding > 0:
+        notes.append(
+            f"published figures rounded to {rounding * 100:g} percentage point(s): rounding "
+            "error added to the SEs"
+        )
     if se == 0:
         notes.append("both published intervals have zero width: SE is 0, no test possible")
         return ProportionDifference(d, nan, nan, nan, method, "; ".join(notes), se)
-    p_value = float(2.0 * stats.norm.sf(abs(d) / se))
-    return ProportionDifference(d, d - z * se, d + z * se, p_value, method, "; ".join(notes), se)
+
+    def at(a: float) -> tuple[float, float]:
+        za = float(stats.norm.ppf(1.0 - a / 2.0))
+        return _mover(p1, *_logit_limits(p1, se1, za), p2, *_logit_limits(p2, se2, za))
+
+    lower, upper = at(float(alpha))
+    p_z = float(2.0 * stats.norm.sf(abs(d) / se))
+    return ProportionDifference(
+        d, lower, upper, p_value_from_interval(at), method, "; ".join(notes), se, p_z
+    )
+
+
+def _logit_limits(p: float, se: float, z: float) -> tuple[float, float]:
+    """Interval for a share on the logit scale (inside 0-1); at 0 or 1 the normal interval
+    cut to [0, 1]."""
+    if p <= 0.0 or p >= 1.0:
+        return max(0.0, p - z * se), min(1.0, p + z * se)
+    centre, half = special.logit(p), z * se / (p * (1.0 - p))
+    return float(special.expit(centre - half)), float(special.expit(centre + half))

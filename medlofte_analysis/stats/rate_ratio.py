@@ -8,7 +8,20 @@ pooled years). Hence ``R = p*E0 / ((1-p)*E1)``.
 * Interval: Clopper & Pearson (1934) limits for ``p`` transformed to ``R``
   (Breslow & Day 1987, vol. II, §2.2, eq. 2.11; Ederer & Mantel 1974).
 * Two-sided exact p-value: twice the smaller tail, capped at 1 (the "central" rule),
-  ``p = min(1, 2*min(P(X <= x1), P(X >= x1)))`` under ``p0 = E1/(E1 + E0)``.
+  ``p = min(1, 2*min(P(X <= x1), P(X >= x1)))`` under ``p0 = E1/(E1 + E0)``. This is the rule
+  that agrees with the Clopper-Pearson interval (p <= alpha exactly when the interval excludes
+  1). R's ``poisson.test``/``binom.test`` and ``scipy.stats.binomtest`` use the
+  "minimum-likelihood" rule instead (sum of the probabilities of all outcomes no more likely
+  than the observed one), given as ``p_value_minlike``: for 19/21 000 vs 12/19 800 the central
+  p is 0.361 and R's 0.287.
+* Overdispersion (``dispersion`` phi > 1): the counts are taken as negative binomial with
+  variance ``phi * mean`` (NB1: gamma-mixed Poisson with a common scale ``theta = phi - 1``),
+  for which the follow-up count given the total is beta-binomial,
+  ``x1 | n ~ BetaBin(n, pi n / theta, (1 - pi) n / theta)`` (the total's mean ``n``
+  plugged in; Var = ``phi``-inflated binomial). The test (central rule) and the interval
+  (inversion of the same two tails, Clopper-Pearson style) use that law, so they agree; with
+  ``phi = 1`` it is the exact Poisson test above. The dispersion comes from
+  :func:`period_dispersion` (year-to-year shocks pooled across the comparison panel).
 * Mid-p (Lancaster 1961): each tail counts half the probability of the observed value;
   the mid-p interval solves ``P(X > x1; p) + P(X = x1; p)/2 = alpha/2`` (lower) and
   ``P(X < x1; p) + P(X = x1; p)/2 = alpha/2`` (upper) with :func:`scipy.optimize.brentq`.
@@ -20,10 +33,20 @@ import math
 import numbers
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
-__all__ = ["RateRatio", "rate_ratio"]
+from medlofte_analysis.stats.dispersion import PooledDispersion, pooled_dispersion
+
+__all__ = [
+    "RateRatio",
+    "betabinomial_tails",
+    "overdispersed_rate_ratio",
+    "panel_rate_ratio",
+    "period_dispersion",
+    "rate_ratio",
+]
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,8 @@ class RateRatio:
         "(Breslow & Day 1987 vol. II §2; Ederer & Mantel 1974; Lancaster 1961)"
     )
     note: str = ""
+    p_value_minlike: float = math.nan
+    dispersion: float = 1.0
 
 
 def _validate(value: float, name: str, *, integer: bool) -> float:
@@ -172,6 +197,7 @@ def rate_ratio(
     upper_tail = float(stats.binom.sf(x1 - 1, n, p0))
     point = float(stats.binom.pmf(x1, n, p0))
     p_value = min(1.0, 2.0 * min(lower_tail, upper_tail))
+    p_minlike = float(stats.binomtest(int(x1), int(n), p0).pvalue)
     p_midp = min(1.0, 2.0 * min(lower_tail - 0.5 * point, upper_tail - 0.5 * point))
 
     return RateRatio(
@@ -188,4 +214,227 @@ def rate_ratio(
         exposure_baseline=e0,
         alpha=float(alpha),
         note="; ".join(notes),
+        p_value_minlike=p_minlike,
     )
+
+
+def period_dispersion(
+    sigma2: float,
+    rho: float,
+    baseline_years: tuple[int, ...] | list[int],
+    baseline_exposures: np.ndarray | list[float],
+    followup_years: tuple[int, ...] | list[int],
+    followup_exposures: np.ndarray | list[float],
+    expected_baseline: float,
+    expected_followup: float,
+) -> float:
+    """Dispersion ``phi`` of the two period totals implied by year-to-year shocks.
+
+    With log-scale shocks of variance ``sigma2`` and AR(1) correlation ``rho`` (see
+    :mod:`medlofte_analysis.stats.dispersion`), by the delta method
+    ``Var(ln C1 - ln C0) ~ 1/mu0 + 1/mu1 + sigma2 * w' R w``, where ``w`` holds each year's
+    share of its period's exposure (+ for follow-up, - for baseline years) and
+    ``R = rho^|t-s|``. ``phi`` is chosen so that ``phi (1/mu0 + 1/mu1)`` equals it (at least 1).
+    """
+    if not math.isfinite(sigma2) or sigma2 <= 0 or expected_baseline <= 0 or expected_followup <= 0:
+        return 1.0
+    e0 = np.asarray(baseline_exposures, dtype=float)
+    e1 = np.asarray(followup_exposures, dtype=float)
+    years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
+    w = np.concatenate([-e0 / e0.sum(), e1 / e1.sum()])
+    corr = rho ** np.abs(years[:, None] - years[None, :])
+    shock = float(sigma2 * (w @ corr @ w))
+    poisson = 1.0 / expected_baseline + 1.0 / expected_followup
+    return max(1.0, 1.0 + shock / poisson)
+
+
+def _betabinom_logpmf(n: int, pi: float, theta: float) -> np.ndarray:
+    """log pmf over 0..n of BetaBin(n, pi n/theta, (1-pi) n/theta); binomial for theta = 0."""
+    k = np.arange(n + 1, dtype=float)
+    if theta <= 1e-12:
+        return stats.binom.logpmf(k, n, pi)
+    a, b = pi * n / theta, (1.0 - pi) * n / theta
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return log_choose + special.betaln(k + a, n - k + b) - special.betaln(a, b)
+
+
+def betabinomial_tails(x: int, n: int, pi: float, theta: float) -> tuple[float, float]:
+    """``(P(X <= x), P(X >= x))`` for ``X ~ BetaBin(n, pi n/theta, (1-pi) n/theta)``."""
+    if pi <= 0.0:
+        return 1.0, float(x == 0)
+    if pi >= 1.0:
+        return float(x == n), 1.0
+    pmf = np.exp(_betabinom_logpmf(n, pi, theta))
+    pmf /= pmf.sum()
+    return float(min(1.0, pmf[: x + 1].sum())), float(min(1.0, pmf[x:].sum()))
+
+
+def overdispersed_rate_ratio(
+    count_followup: float,
+    exposure_followup: float,
+    count_baseline: float,
+    exposure_baseline: float,
+    dispersion: float,
+    alpha: float = 0.05,
+) -> RateRatio:
+    """Rate ratio with the conditional beta-binomial test and interval (module docstring).
+
+    ``dispersion`` ``phi >= 1`` (1 gives :func:`rate_ratio`'s exact Poisson test and
+    Clopper-Pearson interval). The p-value is central (twice the smaller tail), the interval
+    inverts the same tails, so ``p <= alpha`` exactly when the interval excludes 1. Mid-p
+    fields are NaN when ``phi > 1``.
+    """
+    if not (isinstance(dispersion, numbers.Real) and dispersion >= 1.0):
+        raise ValueError(f"dispersion must be a number >= 1, got {dispersion!r}")
+    base = rate_ratio(count_followup, exposure_followup, count_baseline, exposure_baseline, alpha)
+    theta = float(dispersion) - 1.0
+    if theta <= 1e-12 or not math.isfinite(base.p_value):
+        return base
+    x1, n = int(base.count_followup), int(base.count_followup + base.count_baseline)
+    e1, e0 = base.exposure_followup, base.exposure_baseline
+    p0 = e1 / (e1 + e0)
+    lower_tail, upper_tail = betabinomial_tails(x1, n, p0, theta)
+    p_value = min(1.0, 2.0 * min(lower_tail, upper_tail))
+    half = alpha / 2.0
+    if x1 == 0:
+        pi_lo = 0.0
+    else:
+        pi_lo = optimize.brentq(
+            lambda pi: betabinomial_tails(x1, n, pi, theta)[1] - half, 1e-12, 1 - 1e-12,
+            xtol=1e-12,
+        )  # fmt: skip
+    if x1 == n:
+        pi_hi = 1.0
+    else:
+        pi_hi = optimize.brentq(
+            lambda pi: betabinomial_tails(x1, n, pi, theta)[0] - half, 1e-12, 1 - 1e-12,
+            xtol=1e-12,
+        )  # fmt: skip
+    nan = math.nan
+    return RateRatio(
+        ratio=base.ratio,
+        ci_lower=_p_to_ratio(pi_lo, e1, e0),
+        ci_upper=_p_to_ratio(pi_hi, e1, e0),
+        p_value=p_value,
+        p_value_midp=nan,
+        ci_lower_midp=nan,
+        ci_upper_midp=nan,
+        count_followup=base.count_followup,
+        count_baseline=base.count_baseline,
+        exposure_followup=e1,
+        exposure_baseline=e0,
+        alpha=float(alpha),
+        method=(
+            "Conditional beta-binomial test (negative binomial counts, variance phi x mean) "
+            "and the interval inverting its two tails; central two-sided p"
+        ),
+        note=base.note,
+        p_value_minlike=nan,
+        dispersion=float(dispersion),
+    )
+
+
+@dataclass(frozen=True)
+class PanelRateRatio:
+    """Before–after in one unit with the dispersion borrowed from a panel.
+
+    ``pooled`` is the panel's shock estimate, ``dispersion`` the phi applied to the target's
+    period totals, ``mde_*`` the minimum detectable ratios (80 % power) of the test run.
+    """
+
+    result: RateRatio
+    pooled: PooledDispersion
+    dispersion: float
+    mde_increase: float
+    mde_decrease: float
+
+
+def panel_rate_ratio(
+    panel: pd.DataFrame,
+    target: str,
+    baseline_years: tuple[int, ...],
+    followup_years: tuple[int, ...],
+    pre_years: tuple[int, ...],
+    alpha: float = 0.05,
+    power: float = 0.8,
+    *,
+    with_mde: bool = True,
+) -> PanelRateRatio:
+    """Before–after rate ratio of ``target`` allowing for year-to-year overdispersion.
+
+    ``panel`` (long: unit, year, count, exposure) holds the target and its comparison units.
+    The shock variance and autocorrelation are pooled over every unit's ``pre_years``
+    (:func:`medlofte_analysis.stats.dispersion.pooled_dispersion`, constant rate per unit),
+    turned into the dispersion of the target's two period totals (:func:`period_dispersion`,
+    at the counts expected under no change) and used in :func:`overdispersed_rate_ratio`. The
+    shock variance gets the t allowance ``(t_{df,1-alpha/2}/z_{1-alpha/2})^2`` for its pooled
+    df. The MDEs are those of this very test: exact beta-binomial power
+    (:func:`minimum_detectable_ratio`, ``method="exact"``) up to ``EXACT_MAX_TOTAL`` expected
+    events; above, where the test is close to normal on the log scale and the shocks are
+    multiplicative, :func:`_lognormal_mdr` (the shock variance does not shrink with the
+    rate); NaN when ``with_mde`` is False. With no usable panel the dispersion is 1.
+    """
+    from medlofte_analysis.stats.power import EXACT_MAX_TOTAL, minimum_detectable_ratio
+
+    own = panel.loc[panel["unit"] == target].set_index("year")
+    base, follow = own.loc[list(baseline_years)], own.loc[list(followup_years)]
+    c0, e0 = float(base["count"].sum()), float(base["exposure"].sum())
+    c1, e1 = float(follow["count"].sum()), float(follow["exposure"].sum())
+    pooled = pooled_dispersion(panel, pre_years, trend=False)
+    # t allowance for the estimated shock variance (pooled residual df), as in the trend
+    sigma2 = pooled.sigma2
+    if math.isfinite(sigma2) and pooled.df > 0:
+        z_half = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        sigma2 *= (float(stats.t.ppf(1.0 - alpha / 2.0, pooled.df)) / z_half) ** 2
+    n = c0 + c1
+    mu1 = n * e1 / (e0 + e1)
+    phi = period_dispersion(
+        sigma2, pooled.rho,
+        baseline_years, base["exposure"].to_numpy(),
+        followup_years, follow["exposure"].to_numpy(),
+        n - mu1, mu1,
+    )  # fmt: skip
+    result = overdispersed_rate_ratio(c1, e1, c0, e0, phi, alpha)
+    if not with_mde:
+        mde = [math.nan, math.nan]
+    elif c0 > 0:
+        phi_mde = period_dispersion(
+            sigma2, pooled.rho,
+            baseline_years, base["exposure"].to_numpy(),
+            followup_years, follow["exposure"].to_numpy(),
+            c0, c0 * e1 / e0,
+        )  # fmt: skip
+        shock = (phi_mde - 1.0) * (1.0 / c0 + e0 / (c0 * e1))
+        if c0 * (1.0 + e1 / e0) <= EXACT_MAX_TOTAL or shock <= 0:
+            mde = [
+                minimum_detectable_ratio(c0, e1 / e0, phi_mde, alpha, power, d, method="exact")
+                for d in ("increase", "decrease")
+            ]
+        else:
+            mde = [_lognormal_mdr(c0, e1 / e0, shock, alpha, power, d) for d in (1.0, -1.0)]
+    else:
+        mde = [math.inf, 0.0]
+    return PanelRateRatio(result, pooled, phi, mde[0], mde[1])
+
+
+def _lognormal_mdr(
+    mu0: float, exposure_ratio: float, shock: float, alpha: float, power: float, sign: float
+) -> float:
+    """Ratio detected with probability ``power`` when ``ln RR_hat ~ N(ln R, s(R)^2)``,
+    ``s(R)^2 = 1/mu0 + 1/(R mu0 r) + shock`` (multiplicative year shocks: their variance
+    ``shock`` is the same at every R), against the critical value ``z s(1)``. Returns 0 for a
+    decrease that no ratio reaches (power has a maximum as R -> 0)."""
+    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    mu1 = mu0 * exposure_ratio
+    crit = z * math.sqrt(1.0 / mu0 + 1.0 / mu1 + shock)
+
+    def gap(log_r: float) -> float:
+        sd = math.sqrt(1.0 / mu0 + 1.0 / (math.exp(log_r) * mu1) + shock)
+        return float(stats.norm.sf((crit - abs(log_r)) / sd)) - power
+
+    if sign > 0:
+        return math.exp(optimize.brentq(gap, 0.0, 50.0, xtol=1e-8)) if gap(50.0) > 0 else math.inf
+    res = optimize.minimize_scalar(lambda lr: -gap(lr), bounds=(-50.0, -1e-9), method="bounded")
+    if -res.fun < 0:
+        return 0.0
+    return math.exp(optimize.brentq(gap, float(res.x), 0.0, xtol=1e-8))

@@ -43,7 +43,12 @@ Conventions
 * The pre-period fit is called poor when ``pre_rmspe > 0.10 * mean(target pre-period)``
   (:data:`POOR_FIT_SHARE`). Abadie et al. (2010) discard placebos whose pre-period MSPE is
   several times the target's; for the target itself no universal threshold exists, so 10 % of
-  its own level is a conservative, documented choice.
+  its own level is a conservative, documented choice. When the counts are given, the limit is
+  at least twice the target's own Poisson noise, ``2 * mean / sqrt(mean yearly count)``
+  (:data:`POOR_FIT_NOISE`): with 5 events a year one year's rate varies by 45 % by chance, so
+  no honest fit is within 10 %, and a closer one interpolates noise. The gap test's variance
+  (from the placebos, fitted the same way) includes the fit's error, so this rule only keeps
+  out counterfactuals that miss the target by more than its noise (``fit_limit``).
 * Fewer than :data:`MIN_PRE_YEARS` (5) pre-period years or fewer than :data:`MIN_DONORS` (5)
   donors give a warning.
 
@@ -67,14 +72,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medlofte_analysis.stats.placebo_inference import (
+    HALF,
+    PlaceboTest,
+    log_poisson_variance,
+    placebo_t_test,
+)
+
 __all__ = [
     "MIN_DONORS",
     "MIN_PRE_YEARS",
+    "POOR_FIT_NOISE",
     "POOR_FIT_SHARE",
     "SynthResult",
     "UnitFits",
     "fit_all_units",
     "fit_weights",
+    "gap_test",
     "kkt_violation",
     "placebo_inference_all",
     "placebo_ratios_all",
@@ -84,6 +98,7 @@ __all__ = [
 MIN_PRE_YEARS = 5
 MIN_DONORS = 5
 POOR_FIT_SHARE = 0.10
+POOR_FIT_NOISE = 2.0
 _EXACT_FIT_REL = 1e-9
 
 
@@ -290,6 +305,9 @@ class SynthResult:
     warning : '; '-separated warnings, '' when none.
     n_donors : size of the donor pool actually used.
     synthetic : synthetic series for every pre and post year.
+    test : the follow-up count against the synthetic control's, tested against the donors'
+        placebo gaps (:func:`gap_test`); None without counts or with fewer than 2 donors.
+    fit_limit : pre_rmspe above this is a poor fit (module docstring, Conventions).
     """
 
     weights: pd.Series
@@ -305,6 +323,8 @@ class SynthResult:
     warning: str
     n_donors: int = 0
     synthetic: pd.Series | None = None
+    test: PlaceboTest | None = None
+    fit_limit: float = float("nan")
 
 
 def _rmspe(gap: np.ndarray) -> float:
@@ -537,6 +557,8 @@ def synthetic_control(
     pre_years: Sequence[int],
     post_years: Sequence[int],
     placebo: bool = True,
+    counts: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> SynthResult:
     """Synthetic control for ``target`` with placebo-in-space inference.
 
@@ -551,6 +573,8 @@ def synthetic_control(
     target : column name of the treated unit.
     pre_years, post_years : years of the pre (fitting) and post (evaluation) periods.
     placebo : run the placebo permutation (J extra fits).
+    counts : optional wide DataFrame like ``rates`` with the counts behind them: then
+        ``test`` holds :func:`gap_test` at level ``alpha`` (the same placebo fits reused).
 
     Donors are all other columns with finite values in every pre and post year; the others
     are dropped and named in ``warning``. Degenerate data (target with missing values, no
@@ -600,6 +624,10 @@ def synthetic_control(
     post_rmspe = _rmspe(gap[n_pre:])
     pre_rmspe, ratio = _ratio(_rmspe(gap[:n_pre]), post_rmspe, y_pre)
     pre_mean = float(np.mean(y_pre))
+    fit_limit = POOR_FIT_SHARE * abs(pre_mean)
+    if counts is not None:
+        mean_count = float(counts.loc[pre, target].mean())
+        fit_limit = max(fit_limit, POOR_FIT_NOISE * abs(pre_mean) / np.sqrt(max(mean_count, 1.0)))
     if pre_rmspe == 0.0:
         warnings.append(
             "exact pre-period fit (target inside the donors' convex hull, weights not unique): "
@@ -607,10 +635,11 @@ def synthetic_control(
             + ("infinite" if post_rmspe > 0 else "undefined (0/0)")
             + "; consider a smaller, more similar donor pool (Abadie 2021)"
         )
-    elif pre_rmspe > POOR_FIT_SHARE * abs(pre_mean):
+    elif pre_rmspe > fit_limit:
         warnings.append(
-            f"poor pre-period fit: pre_rmspe {pre_rmspe:.3g} > {POOR_FIT_SHARE:.0%} of the "
-            f"target's pre-period mean {pre_mean:.3g}; the synthetic control is not credible"
+            f"poor pre-period fit: pre_rmspe {pre_rmspe:.3g} > {fit_limit / abs(pre_mean):.0%} "
+            f"of the target's pre-period mean {pre_mean:.3g}; the synthetic control is not "
+            "credible"
         )
     mean_post_gap = float(np.mean(gap[n_pre:]))
     synth_post_mean = float(np.mean(synth[n_pre:]))
@@ -621,13 +650,16 @@ def synthetic_control(
     p_value = float("nan")
     n_placebos = 0
     placebo_ratios = pd.Series(dtype=float)
+    test = None
     if placebo:
         if J < 2:
             warnings.append("fewer than 2 donors: no placebo fits possible, p_value is NaN")
             placebo_ratios = pd.Series(np.nan, index=units, dtype=float)
         else:
-            _, _, _, pr = _fit_all_matrix(X, n_pre)
+            W, _, _, pr = _fit_all_matrix(X, n_pre)
             placebo_ratios = pd.Series(pr, index=units, dtype=float)
+            if counts is not None:
+                test = gap_test(rates, counts, target, units, pre, post, w, W, alpha)
             p_value, n_placebos = _permutation_p(ratio, pr)
             if n_placebos < J:
                 warnings.append(
@@ -650,4 +682,70 @@ def synthetic_control(
         warning="; ".join(warnings),
         n_donors=J,
         synthetic=pd.Series(synth, index=year_index, name="synthetic"),
+        test=test,
+        fit_limit=fit_limit,
+    )
+
+
+def gap_test(
+    rates: pd.DataFrame,
+    counts: pd.DataFrame,
+    target: str,
+    donors: list[str],
+    pre: list[int],
+    post: list[int],
+    w: np.ndarray,
+    W: np.ndarray,
+    alpha: float,
+) -> PlaceboTest:
+    """The target's follow-up count against its synthetic control's, tested on placebo gaps.
+
+    For a unit u with weights over its donor pool, the counterfactual follow-up count is
+    ``sum over post years of synthetic rate x population / 100 000`` (population = count /
+    rate x 100 000) and the gap is ``log((observed + 1/2) / (counterfactual + 1/2))``; its
+    Poisson variance is that of the unit's own baseline (the fit follows it) and follow-up
+    counts plus that of the counterfactual (the weighted donors' follow-up counts). The
+    target's gap is tested against the donors' placebo gaps (each donor fitted on the other
+    donors, ``W``, the target never among them) with
+    :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`: the statistic is the
+    size of the follow-up gap, not the post/pre RMSPE ratio, so a close pre-period fit (or an
+    interpolating one) cannot make it look significant (the problem Abadie 2021 §7 warns of).
+    """
+    years = pre + post
+    n_pre = len(pre)
+    c = counts.loc[years, [target, *donors]].to_numpy(dtype=float)
+    r = rates.loc[years, [target, *donors]].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        population = np.where(r > 0, c / r * 1e5, np.nan)
+    # A unit-year with rate 0 (count 0) takes the unit's population from its other years
+    # (NaN for a unit without events in any year: it is left out below).
+    known = np.isfinite(population)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fill = np.where(known, population, 0.0).sum(axis=0) / known.sum(axis=0)
+    population = np.where(known, population, fill)
+    X = r[:, 1:]
+    synthetic = np.column_stack([X @ w, X @ W.T])  # target first, then every donor
+    expected = (synthetic[n_pre:] * population[n_pre:] / 1e5).sum(axis=0)
+    pre_count = c[:n_pre].sum(axis=0)
+    post_count = c[n_pre:].sum(axis=0)
+    gap = np.log((post_count + HALF) / (expected + HALF))
+    # Poisson noise of the counterfactual itself: Var(rate) = rate x 100 000 / population for
+    # each donor-year, weighted by the squared weights (a synthetic control leaning on one
+    # small donor is noisy).
+    weights2 = np.vstack([w, W]) ** 2  # (1 + J, J): target's weights, then each placebo's
+    with np.errstate(divide="ignore", invalid="ignore"):
+        donor_var = np.nan_to_num(X[n_pre:] * 1e5 / population[n_pre:, 1:])  # (years, J)
+    synthetic_var = ((donor_var @ weights2.T) * (population[n_pre:] / 1e5) ** 2).sum(axis=0)
+    v_synthetic = synthetic_var / (expected + HALF) ** 2
+    v = log_poisson_variance(pre_count, post_count) + v_synthetic
+    usable = np.isfinite(gap[1:])  # a donor with no events in any year has no population
+    return placebo_t_test(
+        float(gap[0]),
+        float(v[0]),
+        gap[1:][usable],
+        v[1:][usable],
+        alpha,
+        pre_count[0],
+        expected[0],
+        float(v_synthetic[0]),
     )

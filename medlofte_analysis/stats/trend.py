@@ -18,12 +18,34 @@ Prediction interval for the follow-up total ``Y`` (documented approximation)::
     g = sum_f mu_f x_f                   (gradient of T w.r.t. beta: delta method)
     V = g' Cov(beta) g + phi * T         (parameter uncertainty + overdispersed Poisson noise)
 
-``Cov(beta) = phi * (X'WX)^-1``. ``Y`` is then given the negative binomial distribution with
+``Cov(beta) = phi * (X'WX)^-1``. The estimated ``phi`` (``n_pre - 2`` df) is not known: the
+variance is multiplied by the t allowance ``(t_{df, 1-alpha/2} / z_{1-alpha/2})^2`` so the
+interval has the width of a t interval (the F/t allowance for an estimated scale; McCullagh &
+Nelder 1989, §9.2). ``Y`` is then given the negative binomial distribution with
 mean ``T`` and variance ``V`` (moment matching; Poisson when ``V = T``), whose ``alpha/2`` and
 ``1 - alpha/2`` quantiles are the prediction limits; the two-sided p-value is
 ``min(1, 2 * min(P(Y <= obs), P(Y >= obs)))``. The discrete predictive handles small and zero
 totals without a log of zero. The ratio interval is
 ``obs/prediction_upper .. obs/prediction_lower``.
+
+Borrowed dispersion (``shocks`` given, pooled over the comparison panel's pre-period with a
+trend per unit, :func:`medlofte_analysis.stats.dispersion.pooled_dispersion`): year shocks of
+log-variance ``sigma2`` with AR(1) correlation ``rho``. The Poisson fit is approximately
+weighted least squares on the log scale, ``beta_hat - beta ~ A (u_pre + eps_pre/mu_pre)`` with
+``A = (X'WX)^-1 X'W``, ``W = diag(mu_pre)``, so the log projection error of the follow-up total
+``e = ln(Y/T)`` has, with ``w_f = mu_f / T`` and ``xbar = sum_f w_f x_f``::
+
+    Var(e) = [1/T + xbar' (X'WX)^-1 xbar] + sigma2 * c' R c,   c = (-A' xbar, w_f)
+
+(Poisson part + shock part, ``R = rho^|t-s|`` over the pre and follow-up years: the
+autocorrelation both widens the slope's error and links the follow-up to the last pre-years).
+``V = T^2 Var(e)``, with the shock part multiplied by the t allowance for the pooled df.
+
+Minimum detectable change (:attr:`TrendProjection.mde_increase` / ``mde_decrease``): the ratio
+``R`` at which the test above rejects with probability ``power``, with the critical counts of
+the null predictive (continuity-corrected, on the log scale) and ``ln(Y/T)`` normal with mean
+``ln R`` and variance ``1/(R T) + (V - T)/T^2`` (solved with brentq; "no decrease
+detectable" gives 0).
 """
 
 from __future__ import annotations
@@ -36,7 +58,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
+
+from medlofte_analysis.stats.dispersion import PooledDispersion, shock_correlation
 
 __all__ = ["TrendProjection", "trend_projection"]
 
@@ -71,6 +95,9 @@ class TrendProjection:
     warning: str
     dispersion_raw: float = math.nan
     alpha: float = 0.05
+    mde_increase: float = math.nan
+    mde_decrease: float = math.nan
+    dispersion_source: str = "own"
     method: str = (
         "Quasi-Poisson log-linear trend on pre-period, projected (Wagner et al. 2002; "
         "Bernal, Cummins & Gasparrini 2017); negative binomial moment-matched predictive"
@@ -107,6 +134,8 @@ def trend_projection(
     followup_counts: Sequence[float] | np.ndarray,
     followup_exposures: Sequence[float] | np.ndarray,
     alpha: float = 0.05,
+    shocks: PooledDispersion | None = None,
+    power: float = 0.8,
 ) -> TrendProjection:
     """Compare the follow-up total with the projection of the pre-period trend.
 
@@ -218,18 +247,30 @@ def trend_projection(
     x_f = np.column_stack([np.ones(fy.size), fy - centre])
     mu_f = np.exp(x_f @ beta + np.log(fe))
     total = float(mu_f.sum())
-    grad = x_f.T @ mu_f
-    var_total = float(grad @ cov @ grad) + phi * total
+    z_half = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    borrowed = shocks is not None and math.isfinite(shocks.sigma2) and shocks.df > 0
+    if borrowed:
+        mu_pre = np.asarray(fit.fittedvalues, dtype="float64")
+        info_inv = np.asarray(fit.normalized_cov_params, dtype="float64")
+        weights = mu_f / total
+        xbar = weights @ x_f
+        a_matrix = info_inv @ (x_pre * mu_pre[:, None]).T
+        c = np.concatenate([-(a_matrix.T @ xbar), weights])
+        corr = shock_correlation(np.concatenate([py, fy]), shocks.rho)
+        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, shocks.df)) / z_half) ** 2
+        var_log = 1.0 / total + float(xbar @ info_inv @ xbar)
+        var_log += allowance * shocks.sigma2 * float(c @ corr @ c)
+        var_total = total * total * var_log
+        phi = max(1.0, var_total / (total + total * total * float(xbar @ info_inv @ xbar)))
+    else:
+        grad = x_f.T @ mu_f
+        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, df_resid)) / z_half) ** 2
+        var_total = allowance * (float(grad @ cov @ grad) + phi * total)
     if total < 5:
         warnings.append(f"projected follow-up total is small ({total:.1f}): intervals are rough")
 
     # Negative binomial with mean T and variance V (V > T since phi >= 1 and param var > 0).
-    excess = var_total - total
-    if excess <= 1e-12 * total:
-        dist = stats.poisson(total)
-    else:
-        size = total * total / excess
-        dist = stats.nbinom(size, size / (size + total))
+    dist = _negative_binomial(total, var_total)
     half = float(alpha) / 2.0
     pred_lower = float(dist.ppf(half))
     pred_upper = float(dist.ppf(1.0 - half))
@@ -248,6 +289,9 @@ def trend_projection(
                 "degenerate (upper limit NaN); use p_value"
             )
 
+    mde = [
+        _trend_mde(dist, total, var_total, float(alpha), power, d) for d in ("increase", "decrease")
+    ]
     return TrendProjection(
         observed=observed,
         expected=total,
@@ -265,4 +309,49 @@ def trend_projection(
         warning="; ".join(warnings),
         dispersion_raw=dispersion_raw,
         alpha=float(alpha),
+        mde_increase=mde[0],
+        mde_decrease=mde[1],
+        dispersion_source="panel" if borrowed else "own",
     )
+
+
+def _negative_binomial(mean: float, variance: float):
+    """scipy distribution with the given mean and variance (Poisson when variance <= mean)."""
+    excess = variance - mean
+    if excess <= 1e-12 * mean:
+        return stats.poisson(mean)
+    size = mean * mean / excess
+    return stats.nbinom(size, size / (size + mean))
+
+
+def _trend_mde(
+    null, total: float, var_total: float, alpha: float, power: float, direction: str
+) -> float:
+    """Ratio detected with probability ``power`` by the predictive test (module docstring)."""
+    half = alpha / 2.0
+    lo_crit = float(null.ppf(half))  # reject y <= lo when cdf(lo) <= alpha/2
+    if float(null.cdf(lo_crit)) > half:
+        lo_crit -= 1.0
+    hi_crit = float(null.isf(half))  # reject y >= hi when sf(hi - 1) <= alpha/2
+    if float(null.sf(hi_crit - 1.0)) > half:
+        hi_crit += 1.0
+    extra = max(0.0, var_total - total) / (total * total)
+    # log(Y / T) under ratio r: mean log r, variance 1/(r T) + extra (Poisson + the rest)
+    lo_log = math.log((lo_crit + 0.5) / total) if lo_crit >= 0 else -math.inf
+    hi_log = math.log((hi_crit - 0.5) / total)
+
+    def reject(log_r: float) -> float:
+        sd = math.sqrt(1.0 / (math.exp(log_r) * total) + extra)
+        low = float(stats.norm.cdf((lo_log - log_r) / sd)) if lo_crit >= 0 else 0.0
+        return low + float(stats.norm.sf((hi_log - log_r) / sd)) - power
+
+    if direction == "increase":
+        hi = 0.5
+        while reject(hi) < 0:
+            hi *= 2.0
+            if hi > 16.0:
+                return math.inf
+        return math.exp(optimize.brentq(reject, 0.0, hi, xtol=1e-5))
+    if lo_crit < 0 or reject(-30.0) < 0:
+        return 0.0
+    return math.exp(optimize.brentq(reject, -30.0, 0.0, xtol=1e-5))

@@ -11,7 +11,11 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from medlofte_analysis.stats.did import DidResult, difference_in_differences
+from medlofte_analysis.stats.did import (
+    DidResult,
+    difference_in_differences,
+    placebo_difference_in_differences,
+)
 
 
 def _two_by_two(a: float, b: float, c: float, d: float) -> pd.DataFrame:
@@ -212,3 +216,62 @@ def test_min_detectable_ratio_reflects_small_counts():
     expected = math.exp((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * se)
     assert large.min_detectable_ratio == pytest.approx(expected, rel=1e-7)
     assert small.min_detectable_ratio > 2.5 > 1.25 > large.min_detectable_ratio
+
+
+def _shock_panel(rng, effect=1.0, n_units=10, base=range(2015, 2023), foll=(2024, 2025)):
+    """SYNTHETIC panel: Poisson counts with unit-specific AR(1) log shocks."""
+    rows = []
+    years = list(base) + list(foll)
+    for u in range(n_units):
+        pop = rng.uniform(15_000, 60_000)
+        shock = 0.0
+        for y in years:
+            shock = 0.5 * shock + rng.normal(0, 0.15)
+            mu = pop * 1e-3 * np.exp(shock) * (effect if u == 0 and y in foll else 1.0)
+            rows.append((f"u{u}", y, float(rng.poisson(mu)), pop))
+    return pd.DataFrame(rows, columns=["unit", "year", "count", "exposure"])
+
+
+def test_placebo_did_estimate_is_the_ratio_of_pooled_rate_ratios():
+    rng = np.random.default_rng(2)
+    p = _shock_panel(rng)
+    r = placebo_difference_in_differences(p, "u0", range(2015, 2023), [2024, 2025])
+    base = p["year"] < 2023
+    t, c = p["unit"] == "u0", p["unit"] != "u0"
+
+    def rate(mask):
+        return (p.loc[mask, "count"].sum() + 0.5 * mask.any()) / p.loc[mask, "exposure"].sum()
+
+    expected = (
+        (rate(t & ~base) / rate(t & base))
+        / ((p.loc[c & ~base, "count"].sum() + 0.5) / p.loc[c & ~base, "exposure"].sum())
+        * ((p.loc[c & base, "count"].sum() + 0.5) / p.loc[c & base, "exposure"].sum())
+    )
+    assert r.test.estimate == pytest.approx(expected, rel=1e-9)
+    assert r.n_comparison_units == 9 and r.n_years_baseline == 8
+
+
+def test_placebo_did_holds_its_level_with_serially_correlated_shocks():
+    rng = np.random.default_rng(8)
+    rejections = [
+        placebo_difference_in_differences(
+            _shock_panel(rng), "u0", range(2015, 2023), [2024, 2025]
+        ).test.p_value
+        <= 0.05
+        for _ in range(200)
+    ]
+    assert np.mean(rejections) <= 0.09  # 5 % nominal; binomial SE 1.5 %
+
+
+def test_placebo_did_detects_a_doubling():
+    rng = np.random.default_rng(9)
+    r = placebo_difference_in_differences(
+        _shock_panel(rng, effect=2.0), "u0", range(2015, 2023), [2024, 2025]
+    )
+    assert r.test.p_value < 0.05 and r.test.ci_lower > 1
+
+
+def test_placebo_did_needs_two_comparison_units():
+    p = _two_by_two(12, 25, 300, 310)
+    r = placebo_difference_in_differences(p, "0330", [2022], [2024])
+    assert r.test is None and "fewer than 2 comparison units" in r.note

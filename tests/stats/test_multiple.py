@@ -41,3 +41,22 @@ def test_out_of_range_raises():
 def test_two_dimensional_raises():
     with pytest.raises(ValueError, match="one-dimensional"):
         bh_qvalues(np.ones((2, 2)) * 0.5)
+
+
+def test_fcr_levels_follow_the_bh_selection():
+    # BH at 0.05 on four p-values selects the first two (q = 0.02, 0.04): R = 2, m = 4
+    from medlofte_analysis.stats.multiple import fcr_interval_levels
+
+    levels = fcr_interval_levels([0.005, 0.02, 0.2, float("nan"), 0.5], 0.05)
+    assert levels[:2] == pytest.approx([0.05 * 2 / 4] * 2)
+    assert levels[2] == pytest.approx(0.05 * 3 / 4) and levels[4] == pytest.approx(0.05 * 3 / 4)
+    assert np.isnan(levels[3])
+
+
+def test_fcr_levels_make_intervals_agree_with_bh():
+    # selected p-values lie at or below their level, the others above theirs
+    from medlofte_analysis.stats.multiple import bh_qvalues, fcr_interval_levels
+
+    p = np.random.default_rng(1).uniform(0, 0.2, 30)
+    levels, q = fcr_interval_levels(p, 0.05), bh_qvalues(p)
+    assert np.all((p <= levels) == (q < 0.05))

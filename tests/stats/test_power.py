@@ -122,4 +122,24 @@ def test_invalid_arguments_raise():
     with pytest.raises(ValueError, match="expected_baseline"):
         minimum_detectable_ratio(-1.0)
     with pytest.raises(ValueError, match="dispersion"):
-        minimum_detectable_ratio(10.0, dispersion=2.0, method="exact")
+        minimum_detectable_ratio(10.0, dispersion=0.5, method="exact")
+
+
+def test_overdispersed_exact_power_matches_simulation_of_the_test():
+    # NB1 counts (variance phi x mean) through the beta-binomial test; SYNTHETIC draws
+    import numpy as np
+
+    from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio
+
+    rng = np.random.default_rng(7)
+    mu0, ratio, phi, reps = 20.0, 2.0, 2.0, 1500
+    theta = phi - 1.0
+    lam0 = rng.gamma(mu0 / theta, theta, reps)
+    lam1 = rng.gamma(ratio * mu0 / theta, theta, reps)
+    x0, x1 = rng.poisson(lam0), rng.poisson(lam1)
+    rejected = [
+        overdispersed_rate_ratio(int(a), 1.0, int(b), 1.0, phi).p_value <= 0.05
+        for a, b in zip(x1, x0, strict=True)
+    ]
+    exact = exact_rate_ratio_power(ratio, mu0, 1.0, 0.05, phi)
+    assert np.mean(rejected) == pytest.approx(exact, abs=4 * math.sqrt(exact * (1 - exact) / reps))

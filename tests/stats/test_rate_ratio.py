@@ -163,3 +163,58 @@ def test_doubling_with_large_counts_is_detected():
     res = rate_ratio(x1, 1.0, x0, 1.0)
     assert res.p_value < 0.001
     assert res.ci_lower > 1.5
+
+
+def test_minimum_likelihood_p_is_rs_poisson_test():
+    # R: poisson.test(c(19, 12), c(21000, 19800))$p.value == 0.2875
+    from medlofte_analysis.stats.rate_ratio import rate_ratio
+
+    result = rate_ratio(19, 21000, 12, 19800)
+    assert result.p_value == pytest.approx(0.361, abs=1e-3)
+    assert result.p_value_minlike == pytest.approx(0.2875, abs=1e-4)
+
+
+def test_overdispersed_with_phi_one_is_the_exact_test():
+    from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio, rate_ratio
+
+    assert overdispersed_rate_ratio(19, 21000, 12, 19800, 1.0) == rate_ratio(19, 21000, 12, 19800)
+
+
+def test_betabinomial_tails_match_scipy():
+    from scipy import stats
+
+    from medlofte_analysis.stats.rate_ratio import betabinomial_tails
+
+    lower, upper = betabinomial_tails(7, 30, 0.4, 2.0)
+    a, b = 0.4 * 30 / 2.0, 0.6 * 30 / 2.0
+    assert lower == pytest.approx(stats.betabinom.cdf(7, 30, a, b), rel=1e-9)
+    assert upper == pytest.approx(stats.betabinom.sf(6, 30, a, b), rel=1e-9)
+
+
+@pytest.mark.parametrize("x1,x0,phi", [(1700, 1510, 22.0), (12, 4, 1.8), (30, 41, 3.0)])
+def test_overdispersed_p_agrees_with_its_interval(x1, x0, phi):
+    from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio
+
+    result = overdispersed_rate_ratio(x1, 1.0, x0, 1.0, phi)
+    assert (result.p_value <= 0.05) == (result.ci_lower > 1 or result.ci_upper < 1)
+    at_p = overdispersed_rate_ratio(x1, 1.0, x0, 1.0, phi, alpha=result.p_value)
+    assert min(abs(at_p.ci_lower - 1), abs(at_p.ci_upper - 1)) < 1e-6
+
+
+def test_overdispersion_widens_the_interval_and_raises_p():
+    # the Mora example: 1 510 -> 1 700 offences, dispersion about 38: p near 0.56
+    from medlofte_analysis.stats.rate_ratio import overdispersed_rate_ratio, rate_ratio
+
+    plain = rate_ratio(1700, 1.0, 1510, 1.0)
+    wide = overdispersed_rate_ratio(1700, 1.0, 1510, 1.0, 38.0)
+    assert plain.p_value < 0.001 and 0.5 < wide.p_value < 0.65
+    assert wide.ci_lower < plain.ci_lower and wide.ci_upper > plain.ci_upper
+
+
+def test_period_dispersion_with_no_shocks_is_one():
+    from medlofte_analysis.stats.rate_ratio import period_dispersion
+
+    assert period_dispersion(0.0, 0.3, [2022], [1.0], [2024], [1.0], 50.0, 50.0) == 1.0
+    # one year against one: Var(u1 - u0) = 2 sigma2 (1 - rho^2) at a two-year gap
+    phi = period_dispersion(0.04, 0.5, [2022], [1.0], [2024], [1.0], 50.0, 50.0)
+    assert phi == pytest.approx(1 + 2 * 0.04 * (1 - 0.25) / (2 / 50))

@@ -244,3 +244,47 @@ def test_fit_weights_degenerate_duplicated_integer_donors_satisfy_kkt():
         y = rng.integers(0, 5, T).astype(float)
         w = fit_weights(y, A)
         assert kkt_violation(y, A, w) < 1e-9
+
+
+def _count_panel(rng: np.random.Generator, effect: float = 1.0) -> tuple[pd.DataFrame, ...]:
+    """SYNTHETIC: 12 units, 8 pre + 2 post years, Poisson counts with log-normal shocks."""
+    years = list(range(2015, 2025))
+    pop = rng.uniform(20_000, 80_000, 12)
+    base = rng.uniform(400, 800, 12) / 1e5
+    mu = pop * base * np.exp(rng.normal(0, 0.05, (10, 12)))
+    mu[8:, 0] *= effect
+    counts = pd.DataFrame(rng.poisson(mu).astype(float), index=years)
+    counts.columns = [f"u{i}" for i in range(12)]
+    return counts / pop * 1e5, counts
+
+
+def test_gap_test_detects_a_doubling_and_states_its_power():
+    rates, counts = _count_panel(np.random.default_rng(3), effect=2.0)
+    r = synthetic_control(rates, "u0", range(2015, 2023), [2023, 2024], counts=counts)
+    assert r.test.p_value < 0.05 and r.test.ci_lower > 1
+    assert 1 < r.test.mde_increase < 2 and 0.5 < r.test.mde_decrease < 1
+    assert r.test.n_placebos == 11
+
+
+def test_gap_test_estimate_is_observed_over_synthetic_counts():
+    rates, counts = _count_panel(np.random.default_rng(4))
+    r = synthetic_control(rates, "u0", range(2015, 2023), [2023, 2024], counts=counts)
+    pop = (counts / rates * 1e5).loc[[2023, 2024], "u0"]
+    expected = float((r.synthetic.loc[[2023, 2024]] * pop / 1e5).sum())
+    observed = float(counts.loc[[2023, 2024], "u0"].sum())
+    assert r.test.estimate == pytest.approx((observed + 0.5) / (expected + 0.5), rel=1e-9)
+
+
+def test_no_gap_test_without_counts():
+    rates, _ = _count_panel(np.random.default_rng(5))
+    assert synthetic_control(rates, "u0", range(2015, 2023), [2023, 2024]).test is None
+
+
+def test_fit_limit_is_ten_percent_or_twice_the_poisson_noise():
+    rates, counts = _count_panel(np.random.default_rng(6))
+    pre = list(range(2015, 2023))
+    r = synthetic_control(rates, "u0", pre, [2023, 2024], counts=counts)
+    mean_rate, mean_count = rates.loc[pre, "u0"].mean(), counts.loc[pre, "u0"].mean()
+    assert r.fit_limit == pytest.approx(max(0.1, 2 / np.sqrt(mean_count)) * mean_rate)
+    small = synthetic_control(rates, "u0", pre, [2023, 2024], counts=counts / 40)
+    assert small.fit_limit == pytest.approx(2 / np.sqrt(mean_count / 40) * mean_rate)

@@ -1,0 +1,252 @@
+"""Calibration of the inference on synthetic panels: coverage, type-I error, power at the MDE.
+
+A registry maps a method name to a function ``(panel, alpha) -> MethodResult``; the
+single-municipality methods register here, the comparison-group methods register from their
+own module (listed in :data:`REGISTRY_MODULES`). :func:`calibrate_cell` runs one grid cell:
+
+* ``reps`` null panels (true ratio 1): type-I error = share with ``p <= alpha``; coverage =
+  share of intervals containing 1; the reported MDEs (median over the first
+  :data:`MDE_REPS` null panels; methods may skip costly MDEs elsewhere, see
+  :func:`mde_wanted`);
+* ``reps`` panels with the true ratio at the median reported MDE for an increase, and again
+  for a decrease: power = share with ``p <= alpha`` (should be near the nominal 80 %).
+  When no decrease is reported as detectable (MDE 0), its power is not simulated.
+
+Panels come from :func:`medlofte_analysis.stats.simulate.simulate_panel` (synthetic, seeded).
+Monte Carlo standard error of a share ``s`` from ``reps`` replicates: ``sqrt(s(1-s)/reps)``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from medlofte_analysis.stats.dispersion import pooled_dispersion
+from medlofte_analysis.stats.rate_ratio import panel_rate_ratio
+from medlofte_analysis.stats.simulate import PanelShape, SimulatedPanel, simulate_panel
+from medlofte_analysis.stats.trend import trend_projection
+
+__all__ = [
+    "METHODS",
+    "MethodResult",
+    "mde_wanted",
+    "calibrate_cell",
+    "calibration_grid",
+    "load_registry",
+    "register",
+]
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """What a method reports for one panel (ratio scale; NaN where it reports nothing)."""
+
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+    mde_increase: float
+    mde_decrease: float
+
+
+MethodFunction = Callable[[SimulatedPanel, float], MethodResult]
+#: The calibration needs the reported MDE only from a few null panels (its median); methods
+#: whose MDE is costly may skip it (report NaN) when :func:`mde_wanted` is False.
+_MDE_WANTED: contextvars.ContextVar[bool] = contextvars.ContextVar("mde_wanted", default=True)
+MDE_REPS = 40
+
+
+def mde_wanted() -> bool:
+    """Whether the calibration uses this call's MDEs (False: a method may return NaN)."""
+    return _MDE_WANTED.get()
+
+
+METHODS: dict[str, MethodFunction] = {}
+#: Modules whose import registers further methods (the comparison-group methods).
+REGISTRY_MODULES: tuple[str, ...] = ("medlofte_analysis.stats.calibration_methods",)
+
+
+def register(name: str) -> Callable[[MethodFunction], MethodFunction]:
+    """Decorator: ``@register("fore_efter")`` adds a method to :data:`METHODS`."""
+
+    def decorate(function: MethodFunction) -> MethodFunction:
+        METHODS[name] = function
+        return function
+
+    return decorate
+
+
+def load_registry(extra_modules: tuple[str, ...] = ()) -> dict[str, MethodFunction]:
+    """Import the modules that register methods (missing optional ones are skipped)."""
+    for module in REGISTRY_MODULES + extra_modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return METHODS
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the calibration grid."""
+
+    n_comparison: int
+    events_per_year: float
+    n_baseline: int
+    n_followup: int
+
+
+def calibration_grid(
+    n_comparison: tuple[int, ...] = (7, 14),
+    events_per_year: tuple[float, ...] = (5.0, 20.0, 100.0),
+    n_baseline: tuple[int, ...] = (1, 6),
+    n_followup: tuple[int, ...] = (1, 2),
+) -> list[Cell]:
+    """The issue's grid: comparison units × events a year × baseline years × follow-up years."""
+    return [
+        Cell(c, e, b, f)
+        for c in n_comparison
+        for e in events_per_year
+        for b in n_baseline
+        for f in n_followup
+    ]
+
+
+def _run(
+    method: MethodFunction,
+    shape: PanelShape,
+    cell: Cell,
+    reps: int,
+    ratio: float,
+    rng: np.random.Generator,
+    alpha: float,
+) -> list[MethodResult]:
+    out = []
+    for k in range(reps):
+        token = _MDE_WANTED.set(ratio == 1.0 and k < MDE_REPS)
+        panel = simulate_panel(
+            shape,
+            rng,
+            n_comparison=cell.n_comparison,
+            events_per_year=cell.events_per_year,
+            n_baseline=cell.n_baseline,
+            n_followup=cell.n_followup,
+            true_ratio=ratio,
+        )
+        try:
+            out.append(method(panel, alpha))
+        finally:
+            _MDE_WANTED.reset(token)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.median(finite)) if finite else math.nan
+
+
+def _share(values: list[bool]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+def calibrate_cell(
+    method: MethodFunction,
+    shape: PanelShape,
+    cell: Cell,
+    reps: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> dict[str, float]:
+    """Coverage, type-I error, reported MDEs and power at them for one method and cell."""
+    rng = np.random.default_rng(seed)
+    null = _run(method, shape, cell, reps, 1.0, rng, alpha)
+    tested = [r for r in null if math.isfinite(r.p_value)]
+    with_ci = [r for r in null if math.isfinite(r.ci_lower) and not math.isnan(r.ci_upper)]
+    mde_up = _median([r.mde_increase for r in null])
+    mde_down = _median([r.mde_decrease for r in null])
+    row = {
+        "n_tested": len(tested),
+        "type1": _share([r.p_value <= alpha for r in tested]),
+        "coverage": _share([r.ci_lower <= 1.0 <= r.ci_upper for r in with_ci]),
+        "mde_increase": mde_up,
+        "mde_decrease": mde_down,
+        "power_increase": math.nan,
+        "power_decrease": math.nan,
+    }
+    for key, ratio in (("power_increase", mde_up), ("power_decrease", mde_down)):
+        if math.isfinite(ratio) and 0 < ratio != 1:
+            alt = _run(method, shape, cell, reps, ratio, rng, alpha)
+            row[key] = _share([r.p_value <= alpha for r in alt if math.isfinite(r.p_value)])
+    return row
+
+
+def calibrate(
+    methods: dict[str, MethodFunction],
+    shape: PanelShape,
+    cells: list[Cell],
+    reps: int,
+    seed: int = 20261127,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`calibrate_cell` for every method × cell: one tidy row each."""
+    rows = []
+    for name, method in methods.items():
+        for k, cell in enumerate(cells):
+            result = calibrate_cell(method, shape, cell, reps, seed + k, alpha)
+            rows.append({"method": name, **cell.__dict__, **result})
+    return pd.DataFrame(rows)
+
+
+# Single-municipality methods -------------------------------------------------------------
+
+
+def _period(panel: SimulatedPanel, years: tuple[int, ...]) -> tuple[float, float]:
+    own = panel.unit(panel.target).loc[list(years)]
+    return float(own["count"].sum()), float(own["exposure"].sum())
+
+
+@register("fore_efter")
+def before_after(panel: SimulatedPanel, alpha: float) -> MethodResult:
+    """Before–after in the target alone, dispersion borrowed from the panel
+    (:func:`panel_rate_ratio`)."""
+    out = panel_rate_ratio(
+        panel.frame, panel.target, panel.baseline_years, panel.followup_years,
+        panel.pre_years, alpha, with_mde=mde_wanted(),
+    )  # fmt: skip
+    r = out.result
+    return MethodResult(
+        r.ratio, r.ci_lower, r.ci_upper, r.p_value, out.mde_increase, out.mde_decrease
+    )
+
+
+@register("trend")
+def trend(panel: SimulatedPanel, alpha: float) -> MethodResult:
+    """Observed follow-up against the projected pre-period trend, shocks borrowed from the
+    panel (:func:`trend_projection` with :func:`pooled_dispersion`, level per unit)."""
+    own = panel.unit(panel.target)
+    pre, follow = own.loc[list(panel.pre_years)], own.loc[list(panel.followup_years)]
+    result = trend_projection(
+        pre.index.to_numpy(),
+        pre["count"].to_numpy(),
+        pre["exposure"].to_numpy(),
+        follow.index.to_numpy(),
+        follow["count"].to_numpy(),
+        follow["exposure"].to_numpy(),
+        alpha=alpha,
+        shocks=pooled_dispersion(panel.frame, panel.pre_years),
+    )
+    return MethodResult(
+        result.ratio,
+        result.ci_lower,
+        result.ci_upper,
+        result.p_value,
+        result.mde_increase,
+        result.mde_decrease,
+    )

@@ -1,0 +1,55 @@
+"""The calibration suite in quick mode: SYNTHETIC panels (seeded), loose bounds so the test is
+not flaky; the full figures come from benchmarks/bench_calibration.py."""
+
+import math
+
+import pytest
+
+from medlofte_analysis.stats.calibration import (
+    METHODS,
+    Cell,
+    MethodResult,
+    calibrate_cell,
+    load_registry,
+    register,
+)
+from medlofte_analysis.stats.simulate import PanelShape
+
+SHAPE = PanelShape(sigma2=0.03, tau2=0.007, rho=0.4, unit_log_sd=0.3, population_log_sd=0.6)
+CELL = Cell(n_comparison=7, events_per_year=20.0, n_baseline=1, n_followup=1)
+
+
+@pytest.mark.parametrize("name", ["fore_efter", "trend"])
+def test_single_municipality_methods_hold_their_level_in_quick_mode(name):
+    row = calibrate_cell(load_registry()[name], SHAPE, CELL, reps=60, seed=11)
+    assert row["type1"] <= 0.15
+    assert row["coverage"] >= 0.85
+    assert 0.45 <= row["power_increase"] <= 1.0
+
+
+def test_registry_accepts_a_new_method():
+    @register("test_always_null")
+    def always_null(panel, alpha):
+        return MethodResult(1.0, 0.5, 2.0, 1.0, math.nan, math.nan)
+
+    try:
+        row = calibrate_cell(METHODS["test_always_null"], SHAPE, CELL, reps=5, seed=1)
+        assert row["type1"] == 0.0 and row["coverage"] == 1.0
+        assert math.isnan(row["power_increase"])
+    finally:
+        del METHODS["test_always_null"]
+
+
+def test_benchmark_quick_mode_prints_every_cell(capsys):
+    # benchmarks/bench_calibration.py --quick, cut to a few replicates: the shape is estimated
+    # from the shipped Dalarna panel and every quick-grid cell gets a row
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_calibration.py"
+    spec = importlib.util.spec_from_file_location("bench_calibration", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = bench.run(quick=True, reps=10, methods=["fore_efter"], seed=3)
+    assert len(table) == 4 and set(table["method"]) == {"fore_efter"}
+    assert "estimated from" in capsys.readouterr().out
