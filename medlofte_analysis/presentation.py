@@ -525,8 +525,10 @@ def results_table(evaluation: Evaluation, focus_area: str) -> pd.DataFrame:
     rows = evaluation.results.loc[evaluation.results["focus_area"] == focus_area]
     table = pd.DataFrame(
         {
-            "Mått": rows["name_sv"] + rows["primary"].map({True: " (primärt)", False: ""}),
-            "Källa": rows["source_sv"],
+            "Mått (källa)": rows["name_sv"]
+            + rows["primary"].map({True: " (primärt)", False: ""})
+            + " – "
+            + rows["source_sv"],
             "Metod (nivå)": rows["method_sv"] + " (nivå " + rows["msms_level"].astype(str) + ")",
             "Skattning (95 %-intervall)": [
                 f"{_plain_kind(kind)}: {number(e)} ({_interval(lo, hi)})"
@@ -898,6 +900,20 @@ def implementation_summary(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR
     """The implementation lines of "Svaret i korthet", one per focus area."""
     return implementation.implementation_summary_markdown(
         evaluation.config, markdown_text(evaluation.municipality_name), manual_dir
+    )
+
+
+def show_arshjul(evaluation: Evaluation, manual_dir: Path = MANUAL_DIR) -> None:
+    """The årshjul figure with its numbered caption and source; nothing without a log (the
+    text beside it says how to supply one)."""
+    log = activity_log(evaluation, manual_dir)
+    if log is None:
+        return
+    show_figure(
+        implementation.arshjul_figure(log, evaluation.config.followup_years),
+        "Årshjulet: planerade aktiviteter per månad och vad som genomfördes (fylld stapel: "
+        "genomförd, randig: delvis, tom: inte genomförd)",
+        "aktivitetsloggen (kommunen och polisen), data/manual",
     )
 
 

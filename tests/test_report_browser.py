@@ -235,6 +235,7 @@ ALLOWED: tuple[str, ...] = (
     r"medlofte-analysis \d+\.\d+\.\d+",
     r"CC0? (BY )?\d\.\d",
     r"data/\S+",
+    r"medlofte (?:fetch|all|report|build)[^\n]*?(?=\s{2,}|\n|$|<fil>)",  # commands to type
     r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b",  # identifiers of sources (source_id)
 )
 
