@@ -509,9 +509,11 @@ def _merge(
     return merged, headings
 
 
-def number_captions(body: str) -> str:
-    """Number the captions in reading order: 'Figur 1.', 'Figur 2.', 'Tabell 1.', ..."""
-    counts: Counter[str] = Counter()
+def number_captions(body: str, counts: Counter[str] | None = None) -> str:
+    """Number the captions in reading order: 'Figur 1.', 'Figur 2.', 'Tabell 1.', ...
+
+    `counts` carries the numbering across fragments (the PDF numbers output by output)."""
+    counts = Counter() if counts is None else counts
 
     def numbered(match: re.Match[str]) -> str:
         kind = match.group(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import nbformat
 from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.errors import InputError
 from medlofte_analysis.publication import PublicationInfo
-from medlofte_analysis.report import REMOVE_TAG, sources_appendix_markdown
+from medlofte_analysis.report import REMOVE_TAG, number_captions, sources_appendix_markdown
 from medlofte_analysis.typst_pdf import Block, compile_pdf, html_blocks, markdown_blocks
 
 TEMPLATE = "report.typ"
@@ -37,7 +38,9 @@ def _figure_width(png: bytes) -> float:
     return round(min(1.0, MAX_FIGURE_HEIGHT_CM / (TEXT_WIDTH_CM * height / width)), 3)
 
 
-def _output_blocks(output: Any, images: dict[str, bytes]) -> list[Block]:
+def _output_blocks(
+    output: Any, images: dict[str, bytes], captions: Counter[str] | None = None
+) -> list[Block]:
     """Blocks of one cell output, in the order the HTML export prefers its formats."""
     if output.get("output_type") == "stream":
         if output.get("name") == "stdout" and output.get("text", "").strip():
@@ -51,7 +54,8 @@ def _output_blocks(output: Any, images: dict[str, bytes]) -> list[Block]:
     if "text/markdown" in data:
         return markdown_blocks(data["text/markdown"])
     if "text/html" in data:
-        return html_blocks(data["text/html"])
+        # Captions numbered in reading order, as the HTML export numbers them.
+        return html_blocks(number_captions(data["text/html"], captions))
     return []
 
 
@@ -84,6 +88,7 @@ def notebook_blocks(notebooks: Sequence[Path]) -> tuple[list[Block], dict[str, b
     """The report's content blocks from executed notebooks, and the figures they name."""
     blocks: list[Block] = []
     images: dict[str, bytes] = {}
+    captions: Counter[str] = Counter()
     for path in notebooks:
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
@@ -93,7 +98,7 @@ def notebook_blocks(notebooks: Sequence[Path]) -> tuple[list[Block], dict[str, b
                 blocks += markdown_blocks(cell.source)
             elif cell.cell_type == "code":
                 for output in cell.get("outputs", []):
-                    blocks += _output_blocks(output, images)
+                    blocks += _output_blocks(output, images, captions)
     for number, table in enumerate(b for b in blocks if b["type"] == "table"):
         table["id"] = number
     return _with_alt_texts(blocks), images

@@ -215,6 +215,8 @@ class _TableReader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.tables: list[dict[str, Any]] = []
         self.outside: list[str] = []
+        # Document order: ("text", paragraph) and ("table", index into `tables`).
+        self.items: list[tuple[str, Any]] = []
         self._section = ""
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
@@ -226,6 +228,8 @@ class _TableReader(HTMLParser):
         if tag in ("style", "script"):
             self._skip += 1
         elif tag == "table":
+            self.flush()
+            self.items.append(("table", len(self.tables)))
             self.tables.append({"caption": "", "head": [], "body": [], "titles": [], "notes": []})
             self._section = "body"
         elif tag == "thead":
@@ -241,9 +245,18 @@ class _TableReader(HTMLParser):
             span = dict(attrs).get("colspan") or "1"
             self._span = int(span) if span.isdigit() else 1
 
+    def flush(self) -> None:
+        """End the paragraph of text outside tables collected so far."""
+        text_ = " ".join("".join(self.outside).split())
+        if text_:
+            self.items.append(("text", text_))
+        self.outside = []
+
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script"):
             self._skip = max(0, self._skip - 1)
+        elif tag in ("p", "div", "li", "h1", "h2", "h3", "h4"):
+            self.flush()
         elif tag == "caption" and self._caption is not None and self.tables:
             self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
             self._caption = None
@@ -269,7 +282,7 @@ class _TableReader(HTMLParser):
             self._cell.append(data)
         elif self._caption is not None:
             self._caption.append(data)
-        elif not self.tables or self._row is None:
+        elif self._row is None:
             self.outside.append(data)
 
 
@@ -349,14 +362,17 @@ def _header_of(head_rows: list[list[str]], width: int) -> list[str]:
 
 
 def html_blocks(markup: str) -> list[Block]:
-    """Blocks of an HTML output: its tables, and any text outside them as one paragraph."""
+    """Blocks of an HTML output in document order: each paragraph outside tables, each table."""
     reader = _TableReader()
     reader.feed(markup)
+    reader.close()
+    reader.flush()
     blocks: list[Block] = []
-    outside = " ".join("".join(reader.outside).split())
-    if outside:
-        blocks.append(paragraph(text(outside)))
-    for found in reader.tables:
+    for kind, item in reader.items:
+        if kind == "text":
+            blocks.append(paragraph(text(item)))
+            continue
+        found = reader.tables[item]
         head, body = found["head"], found["body"]
         if not head and body:
             head, body = body[:1], body[1:]

@@ -155,3 +155,10 @@ def test_a_table_too_wide_for_portrait_is_printed_on_a_landscape_page(info):
     assert len(wide) == 1
     text = _squeezed(wide[0].extract_text())
     assert all(_squeezed(h) in text for h in header)
+
+
+def test_captions_are_numbered_in_reading_order_with_the_source_on_its_own_line(pages):
+    text = "\n".join(pages)
+    assert "Figur 1." in text and "Tabell 1." in text
+    assert not re.search(r"\b(Figur|Tabell)\.", text)  # none left unnumbered
+    assert re.search(r"^Källa: ", text, flags=re.MULTILINE)
