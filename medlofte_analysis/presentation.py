@@ -601,14 +601,18 @@ def scorecard_html(evaluation: Evaluation) -> HTML:
         years_label(config.followup_years),
     )
     rows: list[str] = []
+    series = config.extra.get("series", {})
     for _, row in _primary_headlines(evaluation).iterrows():
         unit = catalog.loc[row["indicator_id"], "unit"]
+        # The follow-up this indicator's source covers (shortened when a year is unpublished).
+        choice = series.get(row["indicator_id"])
+        followup = choice.followup_years if choice else config.followup_years
         before = _value_with_unit(
             _observed(evaluation, row["indicator_id"], config.baseline_years), unit
         )
-        after = _value_with_unit(
-            _observed(evaluation, row["indicator_id"], config.followup_years), unit
-        )
+        after = _value_with_unit(_observed(evaluation, row["indicator_id"], followup), unit)
+        if followup != config.followup_years:
+            after += f" ({years_label(followup)})"
         symbol, label, css = VERDICT_STYLE.get(
             row["verdict"],
             ("?", VERDICTS_SV.get(row["verdict"], "Kan inte bedömas"), "bedomning-saknas"),

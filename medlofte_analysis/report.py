@@ -31,7 +31,7 @@ import nbformat
 import pandas as pd
 
 from medlofte_analysis import implementation, workbooks
-from medlofte_analysis.catalog import load_catalog
+from medlofte_analysis.catalog import alternatives, load_catalog
 from medlofte_analysis.config import (
     MANUAL_DIR,
     NOTEBOOKS_DIR,
@@ -717,9 +717,12 @@ def data_date_text(
     """The newest year with a value for the municipality, and when the sources were retrieved."""
     from medlofte_analysis.manifest import read_sources
 
+    catalog = load_catalog()
+    # A concept counts with every source that publishes it (the report uses the best of them).
+    series = {i for name in config.indicators for i in alternatives(catalog, name) or [name]}
     own = indicators.loc[
         (indicators["municipality_code"] == config.municipality)
-        & indicators["indicator_id"].isin(config.indicators)
+        & indicators["indicator_id"].isin(series)
         & indicators["value"].notna()
     ]
     year = f"t.o.m. {int(own['year'].max())}" if len(own) else "inga värden för kommunen"

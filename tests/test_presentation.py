@@ -185,3 +185,15 @@ def test_one_dropped_comparison_municipality_takes_the_singular():
         "1 jämförelsekommun saknar händelser alla år och ger ingen information; den räknas "
         "inte (2021)"
     )
+
+
+def test_the_scorecard_shows_the_followup_its_source_covers(shipped_processed_dir):
+    # Falun on Knivsta's focus areas: Brå's lägesbild ends in 2024, so the follow-up is 2024.
+    from medlofte_analysis.presentation import scorecard_html
+
+    falun = run_evaluation(
+        "evaluations/knivsta-2024-2025.toml", "2080", processed_dir=shipped_processed_dir
+    )
+    html = scorecard_html(falun).data
+    row = html[html.index("Skadegörelsebrott") :].split("</tr>")[0]
+    assert "invånare (2024)" in row and "saknas" not in row
