@@ -25,6 +25,7 @@ from medlofte_analysis.report import REMOVE_TAG, number_captions, sources_append
 from medlofte_analysis.typst_pdf import Block, compile_pdf, html_blocks, markdown_blocks
 
 TEMPLATE = "report.typ"
+LEAD_TAG = "lead"  # notebook 01: the question, the answer and the scorecard
 FIGURE_CAPTION_START = ("Figur", "Diagram")
 TEXT_WIDTH_CM, MAX_FIGURE_HEIGHT_CM = 17.0, 21.0  # A4 less margins; room left for a caption
 
@@ -104,8 +105,24 @@ def notebook_blocks(notebooks: Sequence[Path]) -> tuple[list[Block], dict[str, b
     return _with_alt_texts(blocks), images
 
 
-def report_pdf_data(info: PublicationInfo, blocks: list[Block]) -> dict[str, Any]:
-    """The data the template reads: cover facts and the content blocks."""
+def lead_blocks(notebooks: Sequence[Path]) -> list[Block]:
+    """The answer in a few sentences (the first cell tagged `lead` with a Markdown output, in
+    the summary notebook), for the cover: the answer is on page 1 of the printed report."""
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code" or LEAD_TAG not in cell.metadata.get("tags", []):
+                continue
+            for output in cell.get("outputs", []):
+                markdown = output.get("data", {}).get("text/markdown")
+                if markdown:
+                    return markdown_blocks(markdown)
+    return []
+
+
+def report_pdf_data(
+    info: PublicationInfo, blocks: list[Block], answer: list[Block] | None = None
+) -> dict[str, Any]:
+    """The data the template reads: cover facts, the answer and the content blocks."""
     kicker = "Metoddemonstration" if info.demonstration else "Utvärdering av medborgarlöftet"
     return {
         "title": info.title,
@@ -127,6 +144,7 @@ def report_pdf_data(info: PublicationInfo, blocks: list[Block]) -> dict[str, Any
             "finns som webbsida; resultaten finns som Excelfil och en sammanfattning för "
             "invånare som egen sida. Källor och metod redovisas sist i rapporten."
         ),
+        "answer": answer or [],
         "blocks": blocks,
     }
 
@@ -141,7 +159,7 @@ def report_document(
         raise InputError(paths[0].parent, None, "de körda notebookarna (kör dem först)", missing)
     blocks, images = notebook_blocks(paths)
     blocks += markdown_blocks(sources_appendix_markdown(raw_dir))
-    return report_pdf_data(info, blocks), images
+    return report_pdf_data(info, blocks, lead_blocks(paths)), images
 
 
 def write_report_pdf(

@@ -76,7 +76,8 @@ def test_every_page_after_the_cover_says_its_number(pages):
         assert f"Sida {number} av {len(pages)}" in text
 
 
-def test_the_answer_comes_right_after_the_cover(pages):
+def test_the_answer_is_on_the_cover_and_the_summary_follows_it(pages):
+    assert "Svaret i korthet" in pages[0] and "Av 7 primära utfall kunde" in pages[0]
     assert "Sammanfattning" in pages[1] and "Fråga:" in pages[1]
 
 
