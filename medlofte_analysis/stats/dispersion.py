@@ -23,6 +23,7 @@ allowance of the methods that plug the estimate in.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -75,6 +76,37 @@ def _fit_unit(y: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
     return e * np.exp(x @ beta)
 
 
+@functools.lru_cache(maxsize=8192)
+def _unit_moments(y: bytes, e: bytes, t: bytes, grid: bytes, p: int) -> dict:
+    """One unit's contribution to :func:`pooled_dispersion` (counts ``y``, exposures ``e``
+    in years ``t``, placed on the panel's ``grid`` of years; float64 bytes). Cached on these
+    exact inputs: the national evaluation meets each municipality's series in the panel of
+    every municipality that compares with it. The result is shared: never modify it."""
+    y, e, t, grid_years = (np.frombuffer(b, dtype=float) for b in (y, e, t, grid))
+    position = {int(v): k for k, v in enumerate(grid_years)}
+    x = np.column_stack([np.ones_like(t), t - t.mean()])[:, :p]
+    mu = _fit_unit(y, e, x)
+    # y - mu_hat ~ M (y - mu), M = I - D X (X'DX)^-1 X' (Poisson ML, log link)
+    m_proj = np.eye(y.size) - (x * mu[:, None]) @ np.linalg.solve(x.T @ (x * mu[:, None]), x.T)
+    embed = np.zeros((grid_years.size, y.size))
+    embed[[position[int(v)] for v in t], np.arange(y.size)] = 1.0
+    resid = embed @ (y - mu)
+    a = embed @ m_proj @ np.diag(mu) @ embed.T  # A = E M D E'
+    c0 = embed @ m_proj @ np.diag(mu) @ m_proj.T @ embed.T  # Poisson part M D M'
+    df = y.size - p
+    return {
+        "df": df,
+        "m": float(mu.mean()),
+        "phi": float(np.sum((y - mu) ** 2 / mu) / df),
+        "s2": float(resid @ resid),
+        "s1": float(resid[1:] @ resid[:-1]),
+        "t0": float(np.trace(c0)),
+        "l0": float(np.trace(c0[1:, :-1])),
+        "ga": a.T @ a,
+        "h": a[1:, :].T @ a[:-1, :],
+    }
+
+
 def pooled_dispersion(
     frame: pd.DataFrame, years: tuple[int, ...] | list[int], *, trend: bool = False
 ) -> PooledDispersion:
@@ -98,9 +130,7 @@ def pooled_dispersion(
     """
     p = 2 if trend else 1
     rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
-    grid_years = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
-    size = grid_years.size
-    position = {int(y): k for k, y in enumerate(grid_years)}
+    grid = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
     units = []
     for _, unit in rows.sort_values("year").groupby("unit", sort=True):
         y = unit["count"].to_numpy(dtype=float)
@@ -108,29 +138,7 @@ def pooled_dispersion(
         t = unit["year"].to_numpy(dtype=float)
         if y.size < p + 2 or y.sum() <= 0 or np.any(e <= 0):
             continue
-        x = np.column_stack([np.ones_like(t), t - t.mean()])[:, :p]
-        mu = _fit_unit(y, e, x)
-        # y - mu_hat ~ M (y - mu), M = I - D X (X'DX)^-1 X' (Poisson ML, log link)
-        m_proj = np.eye(y.size) - (x * mu[:, None]) @ np.linalg.solve(x.T @ (x * mu[:, None]), x.T)
-        embed = np.zeros((size, y.size))
-        embed[[position[int(v)] for v in t], np.arange(y.size)] = 1.0
-        resid = embed @ (y - mu)
-        a = embed @ m_proj @ np.diag(mu) @ embed.T  # A = E M D E'
-        c0 = embed @ m_proj @ np.diag(mu) @ m_proj.T @ embed.T  # Poisson part M D M'
-        df = y.size - p
-        units.append(
-            {
-                "df": df,
-                "m": float(mu.mean()),
-                "phi": float(np.sum((y - mu) ** 2 / mu) / df),
-                "s2": float(resid @ resid),
-                "s1": float(resid[1:] @ resid[:-1]),
-                "t0": float(np.trace(c0)),
-                "l0": float(np.trace(c0[1:, :-1])),
-                "ga": a.T @ a,
-                "h": a[1:, :].T @ a[:-1, :],
-            }
-        )
+        units.append(_unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p))
     if not units:
         return PooledDispersion(math.nan, 0.0, 0, 0, "no unit with enough years to pool")
     df = np.array([u["df"] for u in units], dtype=float)
@@ -146,7 +154,7 @@ def pooled_dispersion(
     h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
     best = (math.inf, 0.0, 0.0)
     for rho in np.arange(0.0, MAX_RHO + 1e-9, 0.01):
-        corr = shock_correlation(grid_years, float(rho))
+        corr = shock_correlation(grid, float(rho))
         kappa = max(0.0, (s2 - t0) / float(np.sum(corr * ga)))
         miss = abs(s1 - l0 - kappa * float(np.sum(corr * h)))
         if miss < best[0]:
