@@ -119,6 +119,23 @@ def _betabinomial_law(
     return pmf / pmf.sum(axis=1, keepdims=True), inside
 
 
+def _alternative_law(n: np.ndarray, a: float, b: float, width: int) -> np.ndarray:
+    """:func:`_betabinomial_law` for parameters ``a, b`` that do not depend on ``n`` (the law
+    under the alternative): ``ln C(n,k) + ln B(k+a, n-k+b) - ln B(a,b)`` split into log-gamma
+    terms of ``k``, of ``n - k`` and of ``n`` alone, so the special functions are evaluated
+    on vectors of length ``width``, not on the whole (n, k) grid. Agrees with the grid form
+    to rounding (about 1e-13 relative)."""
+    k = np.arange(width, dtype=float)
+    inside = k[None, :] <= n
+    rest = np.where(inside, n - k[None, :], 0.0).astype(np.intp)
+    of_k = special.gammaln(k + a) - special.gammaln(k + 1)  # also serves n - k with b
+    of_rest = special.gammaln(k + b) - special.gammaln(k + 1)
+    of_n = special.gammaln(n + 1) - special.gammaln(n + a + b) - special.betaln(a, b)
+    log_pmf = of_n + of_k[None, :] + of_rest[rest]
+    pmf = np.where(inside, np.exp(np.where(inside, log_pmf, -np.inf)), 0.0)
+    return pmf / pmf.sum(axis=1, keepdims=True)
+
+
 def _null_regions(
     lo_n: int, hi_n: int, p0: float, theta: float, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -167,8 +184,9 @@ def _betabinomial_power(
     if ratio == 0:
         alt_reject = reject[:, 0].astype(float)
     else:
-        alt, _ = _betabinomial_law(n, mu1 / theta, mu0 / theta, hi_n + 1)
-        alt_reject = np.sum(alt * reject, axis=1)
+        alt_reject = np.sum(
+            _alternative_law(n, mu1 / theta, mu0 / theta, hi_n + 1) * reject, axis=1
+        )
     power = float(np.sum(stats.nbinom.pmf(n[:, 0], size, prob) * alt_reject))
     return min(1.0, power)
 
