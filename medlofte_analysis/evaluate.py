@@ -848,6 +848,12 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
     if "series" not in config.extra:  # run_evaluation has resolved it already
         config = resolve_series(config, inputs)
     rows: list[dict] = []
+    # The count methods read the municipality and its comparison units only: select their
+    # rows once, not in every method's filter of the whole country's series.
+    indicators = inputs.indicators
+    own_panel = indicators.loc[
+        indicators["municipality_code"].isin((config.municipality,) + comparison)
+    ]
     for area, indicator_ids in config.focus_areas.items():
         for indicator_id in indicator_ids:
             info = catalog.loc[indicator_id].copy()
@@ -859,7 +865,7 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
             info["concept_eval"] = choice.name
             first = len(rows)
             if info["unit"] == "per 100 000 inv":
-                series = count_series(inputs.indicators, indicator_id)
+                series = count_series(own_panel, indicator_id)
                 own = replace(config, followup_years=choice.followup_years)
                 rows += _count_methods(own, info, series, comparison)
             elif info["unit"] == "procent":
