@@ -345,7 +345,15 @@ def _rate_ratio_interval(c1: float, e1: float, c0: float, e0: float, phi: float)
     return at
 
 
-def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: PooledDispersion, alpha):
+def _trend(
+    pre_own: pd.DataFrame,
+    own: pd.DataFrame,
+    follow_years,
+    pooled: PooledDispersion,
+    alpha,
+    *,
+    with_mde: bool = True,
+):
     """The trend projection of the municipality, shocks borrowed from the panel if pooled."""
     return trend_projection(
         pre_own.index.to_numpy(),
@@ -356,6 +364,7 @@ def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: Poole
         own.loc[list(follow_years), "exposure"].to_numpy(),
         alpha=alpha,
         shocks=pooled if math.isfinite(pooled.sigma2) else None,
+        with_mde=with_mde,
     )
 
 
@@ -363,7 +372,7 @@ def _trend_interval(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pool
     """The trend interval at another level (for the FCR-adjusted interval)."""
 
     def at(alpha: float) -> tuple[float, float]:
-        t = _trend(pre_own, own, follow_years, pooled, alpha)
+        t = _trend(pre_own, own, follow_years, pooled, alpha, with_mde=False)
         return t.ci_lower, t.ci_upper
 
     return at
