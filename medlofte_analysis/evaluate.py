@@ -219,6 +219,8 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
     """
     catalog = inputs.catalog.set_index("indicator_id", drop=False)
     needed_base = set(config.baseline_years)
+    indicators = inputs.indicators
+    own_rows = indicators.loc[indicators["municipality_code"] == config.municipality]
     choices: dict[str, SeriesChoice] = {}
     for name in config.indicators:
         options = alternatives(inputs.catalog, name) or [name]
@@ -231,7 +233,7 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
                 # (`choose_waves`), so the follow-up is never shortened here.
                 chosen, follow, partial = option, config.followup_years, None
                 break
-            have = usable_years(inputs.indicators, option, info["unit"], config.municipality)
+            have = usable_years(own_rows, option, info["unit"], config.municipality)
             available = tuple(y for y in config.followup_years if y in have)
             base_ok = needed_base <= have
             complete = available == config.followup_years

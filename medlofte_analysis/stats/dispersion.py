@@ -132,10 +132,22 @@ def pooled_dispersion(
     rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
     grid = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
     units = []
-    for _, unit in rows.sort_values("year").groupby("unit", sort=True):
-        y = unit["count"].to_numpy(dtype=float)
-        e = unit["exposure"].to_numpy(dtype=float)
-        t = unit["year"].to_numpy(dtype=float)
+    # Each unit's rows in year order, units in sorted order (as groupby(sort=True) on the
+    # year-sorted rows gives them), split with numpy instead of a pandas group per unit.
+    codes, _ = pd.factorize(rows["unit"], sort=True)
+    years_all = rows["year"].to_numpy(dtype=float)
+    order = np.lexsort((years_all, codes))
+    order = order[codes[order] >= 0]  # groupby drops a missing unit
+    counts_all = rows["count"].to_numpy(dtype=float)[order]
+    exposures_all = rows["exposure"].to_numpy(dtype=float)[order]
+    years_all, codes = years_all[order], codes[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    for y, e, t in zip(
+        np.split(counts_all, starts[1:]),
+        np.split(exposures_all, starts[1:]),
+        np.split(years_all, starts[1:]),
+        strict=True,
+    ):
         if y.size < p + 2 or y.sum() <= 0 or np.any(e <= 0):
             continue
         units.append(_unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p))
