@@ -164,14 +164,20 @@ def pooled_dispersion(
     l0 = float(sum(wi * u["l0"] for wi, u in zip(w, units, strict=True)))
     ga = sum(wi * u["ga"] for wi, u in zip(w, units, strict=True))
     h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
-    best = (math.inf, 0.0, 0.0)
-    for rho in np.arange(0.0, MAX_RHO + 1e-9, 0.01):
-        corr = shock_correlation(grid, float(rho))
-        kappa = max(0.0, (s2 - t0) / float(np.sum(corr * ga)))
-        miss = abs(s1 - l0 - kappa * float(np.sum(corr * h)))
-        if miss < best[0]:
-            best = (miss, float(rho), kappa)
-    _, rho, kappa = best
+    # The grid search over rho, every rho at once: corr[r] = rho_r^|t - s|; the first rho
+    # with the smallest miss wins (NaN misses never do; none finite -> rho = kappa = 0).
+    rhos = np.arange(0.0, MAX_RHO + 1e-9, 0.01)
+    corr = rhos[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
+    size = grid.size * grid.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (s2 - t0) / (corr * ga).reshape(rhos.size, size).sum(axis=1)
+        kappas = np.where(ratio > 0.0, ratio, 0.0)
+        misses = np.abs(s1 - l0 - kappas * (corr * h).reshape(rhos.size, size).sum(axis=1))
+    valid = misses < math.inf
+    rho, kappa = 0.0, 0.0
+    if valid.any():
+        best = int(np.flatnonzero(valid & (misses == misses[valid].min()))[0])
+        rho, kappa = float(rhos[best]), float(kappas[best])
     if kappa == 0.0:
         rho = 0.0
     return PooledDispersion(
