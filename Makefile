@@ -48,6 +48,7 @@ bench: setup ## Print the benchmark figures
 	$(BIN)/python benchmarks/bench_synth.py --quick
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_fuzz.py
+	$(BIN)/python benchmarks/bench_evaluate.py --jobs 2
 
 lab: setup ## Open the notebooks in JupyterLab on the project's environment
 	$(BIN)/jupyter lab notebooks/

@@ -34,6 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from medlofte_analysis.catalog import alternatives  # noqa: E402
 from medlofte_analysis.config import PROJECT_ROOT  # noqa: E402
 from medlofte_analysis.evaluate import Inputs, evaluate, load_inputs  # noqa: E402
 from medlofte_analysis.evaluation_config import load_config, resolve_group_title  # noqa: E402
@@ -50,7 +51,10 @@ def national_inputs(seed: int = SEED) -> Inputs:
     shape = estimate_panel_shape(real.indicators)
     config = load_config(CONFIG)
     catalog = real.catalog.set_index("indicator_id")
-    count_ids = [i for i in config.indicators if catalog.loc[i, "unit"] == "per 100 000 inv"]
+    # A concept names several sources: the evaluation uses the best one that has the years
+    # (evaluate.choose_series), so the counts are generated for that one.
+    best = [(alternatives(real.catalog, name) or [name])[0] for name in config.indicators]
+    count_ids = [i for i in best if catalog.loc[i, "unit"] == "per 100 000 inv"]
     codes = real.municipalities.loc[real.municipalities["type"] == "K", "code"].to_numpy()
     rng = np.random.default_rng(seed)
     n, t = len(codes), len(YEARS)

@@ -219,6 +219,8 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
     """
     catalog = inputs.catalog.set_index("indicator_id", drop=False)
     needed_base = set(config.baseline_years)
+    indicators = inputs.indicators
+    own_rows = indicators.loc[indicators["municipality_code"] == config.municipality]
     choices: dict[str, SeriesChoice] = {}
     for name in config.indicators:
         options = alternatives(inputs.catalog, name) or [name]
@@ -231,7 +233,7 @@ def choose_series(config: EvaluationConfig, inputs: Inputs) -> dict[str, SeriesC
                 # (`choose_waves`), so the follow-up is never shortened here.
                 chosen, follow, partial = option, config.followup_years, None
                 break
-            have = usable_years(inputs.indicators, option, info["unit"], config.municipality)
+            have = usable_years(own_rows, option, info["unit"], config.municipality)
             available = tuple(y for y in config.followup_years if y in have)
             base_ok = needed_base <= have
             complete = available == config.followup_years
@@ -345,7 +347,15 @@ def _rate_ratio_interval(c1: float, e1: float, c0: float, e0: float, phi: float)
     return at
 
 
-def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: PooledDispersion, alpha):
+def _trend(
+    pre_own: pd.DataFrame,
+    own: pd.DataFrame,
+    follow_years,
+    pooled: PooledDispersion,
+    alpha,
+    *,
+    with_mde: bool = True,
+):
     """The trend projection of the municipality, shocks borrowed from the panel if pooled."""
     return trend_projection(
         pre_own.index.to_numpy(),
@@ -356,6 +366,7 @@ def _trend(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pooled: Poole
         own.loc[list(follow_years), "exposure"].to_numpy(),
         alpha=alpha,
         shocks=pooled if math.isfinite(pooled.sigma2) else None,
+        with_mde=with_mde,
     )
 
 
@@ -363,7 +374,7 @@ def _trend_interval(pre_own: pd.DataFrame, own: pd.DataFrame, follow_years, pool
     """The trend interval at another level (for the FCR-adjusted interval)."""
 
     def at(alpha: float) -> tuple[float, float]:
-        t = _trend(pre_own, own, follow_years, pooled, alpha)
+        t = _trend(pre_own, own, follow_years, pooled, alpha, with_mde=False)
         return t.ci_lower, t.ci_upper
 
     return at
@@ -848,6 +859,12 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
     if "series" not in config.extra:  # run_evaluation has resolved it already
         config = resolve_series(config, inputs)
     rows: list[dict] = []
+    # The count methods read the municipality and its comparison units only: select their
+    # rows once, not in every method's filter of the whole country's series.
+    indicators = inputs.indicators
+    own_panel = indicators.loc[
+        indicators["municipality_code"].isin((config.municipality,) + comparison)
+    ]
     for area, indicator_ids in config.focus_areas.items():
         for indicator_id in indicator_ids:
             info = catalog.loc[indicator_id].copy()
@@ -859,7 +876,7 @@ def evaluate(config: EvaluationConfig, inputs: Inputs) -> pd.DataFrame:
             info["concept_eval"] = choice.name
             first = len(rows)
             if info["unit"] == "per 100 000 inv":
-                series = count_series(inputs.indicators, indicator_id)
+                series = count_series(own_panel, indicator_id)
                 own = replace(config, followup_years=choice.followup_years)
                 rows += _count_methods(own, info, series, comparison)
             elif info["unit"] == "procent":
@@ -901,65 +918,84 @@ def _finish(results: pd.DataFrame, alpha: float, intervals: list | None = None) 
     """
     results = results.copy()
     intervals = intervals or [None] * len(results)
-    nominal_only = pd.Series(False, index=results.index)
+    # Plain arrays and lists in the loops, one column assignment each at the end: the same
+    # values as cell-by-cell .loc updates, without pandas' per-cell overhead.
+    p_all = results["p_value"].to_numpy(dtype=float)
+    q_all = results["q_value"].to_numpy(dtype=float, copy=True)
+    ci_lower = results["ci_lower"].to_numpy(dtype=float, copy=True)
+    ci_upper = results["ci_upper"].to_numpy(dtype=float, copy=True)
+    interval_kind = results["interval_kind"].tolist()
+    nominal_only = np.zeros(len(results), dtype=bool)
     for _, index in results.groupby(["method", "primary"]).groups.items():
-        p = results.loc[index, "p_value"].to_numpy(dtype=float)
+        rows = results.index.get_indexer(index)
+        p = p_all[rows]
         q = bh_qvalues(p)
-        results.loc[index, "q_value"] = q
+        q_all[rows] = q
         tested = np.isfinite(p)
         m = int(tested.sum())
         levels = fcr_interval_levels(p, alpha)
-        for i, level in zip(index, levels, strict=True):
-            interval = intervals[results.index.get_loc(i)]
+        for i, level in zip(rows, levels, strict=True):
+            interval = intervals[i]
             if interval is None or not np.isfinite(level) or m < 2:
                 continue
-            lower, upper = interval(float(level))
-            results.loc[i, ["ci_lower", "ci_upper"]] = [lower, upper]
-            kind = str(results.loc[i, "interval_kind"])
+            ci_lower[i], ci_upper[i] = interval(float(level))
+            kind = str(interval_kind[i])
             level_text = f"{_sv(100 * (1 - level), '.1f')} %"
-            results.loc[i, "interval_kind"] = (
+            interval_kind[i] = (
                 f"{kind.replace('95 %', level_text, 1) if '95 %' in kind else level_text}"
                 f", justerat för {m} prövningar (FCR, Benjamini–Yekutieli)"
             )
         selected = tested & (q < alpha)
-        nominal_only[index] = tested & ~selected & (p <= alpha)
-    ratio_scale = results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
+        nominal_only[rows] = tested & ~selected & (p <= alpha)
+    results["q_value"] = q_all
+    results["ci_lower"] = ci_lower
+    results["ci_upper"] = ci_upper
+    results["interval_kind"] = pd.Series(interval_kind, index=results.index, dtype="str")
+    ratio_scale = (
+        results["estimate_kind"].str.startswith("kvot") | (results["estimate_kind"] == "")
+    ).to_numpy()
     order = {"diff_i_diff": 0, "syntetisk_kontroll": 2, "fore_efter": 1, "trend": 3}
-    for i, row in results.iterrows():
+    verdicts, verdicts_sv, notes = [], [], []
+    for i, row in enumerate(results.to_dict("records")):
+        code, text, note = row["verdict"], row["verdict_sv"], row["note"]
         if row["verdict"] == "descriptive_only":  # an index without interval: no test
-            results.loc[i, "verdict_sv"] = (
+            text = (
                 f"Endast beskrivande ({row['method_sv']}): indexet publiceras utan intervall, "
                 "så förändringen kan inte prövas statistiskt."
             )
-            continue
-        reason = row["note"] if row["verdict"] == "cannot_judge" else ""
-        null = 1.0 if ratio_scale[i] else 0.0
-        code = verdict(
-            row["estimate"],
-            row["q_value"],
-            row["kind"],
-            row["desired_direction"],
-            null,
-            alpha,
-            reason,
-        )
-        sentence = mde_text(row["mde_increase"], row["mde_decrease"], bool(ratio_scale[i]))
-        if nominal_only[i] and code == "no_detectable_change":
-            sentence = nominal_only_text(row["p_value"], row["q_value"]) + " " + sentence
-            results.loc[i, "note"] = (
-                f"{row['note']} {NOMINAL_ONLY_CODE} (p = {row['p_value']:.3f}, "
-                f"q = {row['q_value']:.3f})"
-            ).strip()
-        results.loc[i, "verdict"] = code
-        results.loc[i, "verdict_sv"] = verdict_text_sv(
-            code,
-            row["kind"],
-            row["desired_direction"],
-            int(row["msms_level"]),
-            row["method_sv"],
-            sentence,
-            reason,
-        )
+        else:
+            reason = row["note"] if row["verdict"] == "cannot_judge" else ""
+            null = 1.0 if ratio_scale[i] else 0.0
+            code = verdict(
+                row["estimate"],
+                row["q_value"],
+                row["kind"],
+                row["desired_direction"],
+                null,
+                alpha,
+                reason,
+            )
+            sentence = mde_text(row["mde_increase"], row["mde_decrease"], bool(ratio_scale[i]))
+            if nominal_only[i] and code == "no_detectable_change":
+                sentence = nominal_only_text(row["p_value"], row["q_value"]) + " " + sentence
+                note = (
+                    f"{row['note']} {NOMINAL_ONLY_CODE} (p = {row['p_value']:.3f}, "
+                    f"q = {row['q_value']:.3f})"
+                ).strip()
+            text = verdict_text_sv(
+                code,
+                row["kind"],
+                row["desired_direction"],
+                int(row["msms_level"]),
+                row["method_sv"],
+                sentence,
+                reason,
+            )
+        verdicts.append(code)
+        verdicts_sv.append(text)
+        notes.append(note)
+    for column, values in (("verdict", verdicts), ("verdict_sv", verdicts_sv), ("note", notes)):
+        results[column] = pd.Series(values, index=results.index, dtype="str")
     judged = results.loc[results["verdict"] != "cannot_judge"].copy()
     judged["rank"] = judged["method"].map(order)
     best = judged.sort_values("rank", kind="mergesort").groupby("indicator_id").head(1).index

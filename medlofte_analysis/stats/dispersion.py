@@ -23,6 +23,7 @@ allowance of the methods that plug the estimate in.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -75,6 +76,37 @@ def _fit_unit(y: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
     return e * np.exp(x @ beta)
 
 
+@functools.lru_cache(maxsize=8192)
+def _unit_moments(y: bytes, e: bytes, t: bytes, grid: bytes, p: int) -> dict:
+    """One unit's contribution to :func:`pooled_dispersion` (counts ``y``, exposures ``e``
+    in years ``t``, placed on the panel's ``grid`` of years; float64 bytes). Cached on these
+    exact inputs: the national evaluation meets each municipality's series in the panel of
+    every municipality that compares with it. The result is shared: never modify it."""
+    y, e, t, grid_years = (np.frombuffer(b, dtype=float) for b in (y, e, t, grid))
+    position = {int(v): k for k, v in enumerate(grid_years)}
+    x = np.column_stack([np.ones_like(t), t - t.mean()])[:, :p]
+    mu = _fit_unit(y, e, x)
+    # y - mu_hat ~ M (y - mu), M = I - D X (X'DX)^-1 X' (Poisson ML, log link)
+    m_proj = np.eye(y.size) - (x * mu[:, None]) @ np.linalg.solve(x.T @ (x * mu[:, None]), x.T)
+    embed = np.zeros((grid_years.size, y.size))
+    embed[[position[int(v)] for v in t], np.arange(y.size)] = 1.0
+    resid = embed @ (y - mu)
+    a = embed @ m_proj @ np.diag(mu) @ embed.T  # A = E M D E'
+    c0 = embed @ m_proj @ np.diag(mu) @ m_proj.T @ embed.T  # Poisson part M D M'
+    df = y.size - p
+    return {
+        "df": df,
+        "m": float(mu.mean()),
+        "phi": float(np.sum((y - mu) ** 2 / mu) / df),
+        "s2": float(resid @ resid),
+        "s1": float(resid[1:] @ resid[:-1]),
+        "t0": float(np.trace(c0)),
+        "l0": float(np.trace(c0[1:, :-1])),
+        "ga": a.T @ a,
+        "h": a[1:, :].T @ a[:-1, :],
+    }
+
+
 def pooled_dispersion(
     frame: pd.DataFrame, years: tuple[int, ...] | list[int], *, trend: bool = False
 ) -> PooledDispersion:
@@ -98,39 +130,27 @@ def pooled_dispersion(
     """
     p = 2 if trend else 1
     rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
-    grid_years = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
-    size = grid_years.size
-    position = {int(y): k for k, y in enumerate(grid_years)}
+    grid = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
     units = []
-    for _, unit in rows.sort_values("year").groupby("unit", sort=True):
-        y = unit["count"].to_numpy(dtype=float)
-        e = unit["exposure"].to_numpy(dtype=float)
-        t = unit["year"].to_numpy(dtype=float)
+    # Each unit's rows in year order, units in sorted order (as groupby(sort=True) on the
+    # year-sorted rows gives them), split with numpy instead of a pandas group per unit.
+    codes, _ = pd.factorize(rows["unit"], sort=True)
+    years_all = rows["year"].to_numpy(dtype=float)
+    order = np.lexsort((years_all, codes))
+    order = order[codes[order] >= 0]  # groupby drops a missing unit
+    counts_all = rows["count"].to_numpy(dtype=float)[order]
+    exposures_all = rows["exposure"].to_numpy(dtype=float)[order]
+    years_all, codes = years_all[order], codes[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    for y, e, t in zip(
+        np.split(counts_all, starts[1:]),
+        np.split(exposures_all, starts[1:]),
+        np.split(years_all, starts[1:]),
+        strict=True,
+    ):
         if y.size < p + 2 or y.sum() <= 0 or np.any(e <= 0):
             continue
-        x = np.column_stack([np.ones_like(t), t - t.mean()])[:, :p]
-        mu = _fit_unit(y, e, x)
-        # y - mu_hat ~ M (y - mu), M = I - D X (X'DX)^-1 X' (Poisson ML, log link)
-        m_proj = np.eye(y.size) - (x * mu[:, None]) @ np.linalg.solve(x.T @ (x * mu[:, None]), x.T)
-        embed = np.zeros((size, y.size))
-        embed[[position[int(v)] for v in t], np.arange(y.size)] = 1.0
-        resid = embed @ (y - mu)
-        a = embed @ m_proj @ np.diag(mu) @ embed.T  # A = E M D E'
-        c0 = embed @ m_proj @ np.diag(mu) @ m_proj.T @ embed.T  # Poisson part M D M'
-        df = y.size - p
-        units.append(
-            {
-                "df": df,
-                "m": float(mu.mean()),
-                "phi": float(np.sum((y - mu) ** 2 / mu) / df),
-                "s2": float(resid @ resid),
-                "s1": float(resid[1:] @ resid[:-1]),
-                "t0": float(np.trace(c0)),
-                "l0": float(np.trace(c0[1:, :-1])),
-                "ga": a.T @ a,
-                "h": a[1:, :].T @ a[:-1, :],
-            }
-        )
+        units.append(_unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p))
     if not units:
         return PooledDispersion(math.nan, 0.0, 0, 0, "no unit with enough years to pool")
     df = np.array([u["df"] for u in units], dtype=float)
@@ -144,14 +164,20 @@ def pooled_dispersion(
     l0 = float(sum(wi * u["l0"] for wi, u in zip(w, units, strict=True)))
     ga = sum(wi * u["ga"] for wi, u in zip(w, units, strict=True))
     h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
-    best = (math.inf, 0.0, 0.0)
-    for rho in np.arange(0.0, MAX_RHO + 1e-9, 0.01):
-        corr = shock_correlation(grid_years, float(rho))
-        kappa = max(0.0, (s2 - t0) / float(np.sum(corr * ga)))
-        miss = abs(s1 - l0 - kappa * float(np.sum(corr * h)))
-        if miss < best[0]:
-            best = (miss, float(rho), kappa)
-    _, rho, kappa = best
+    # The grid search over rho, every rho at once: corr[r] = rho_r^|t - s|; the first rho
+    # with the smallest miss wins (NaN misses never do; none finite -> rho = kappa = 0).
+    rhos = np.arange(0.0, MAX_RHO + 1e-9, 0.01)
+    corr = rhos[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
+    size = grid.size * grid.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (s2 - t0) / (corr * ga).reshape(rhos.size, size).sum(axis=1)
+        kappas = np.where(ratio > 0.0, ratio, 0.0)
+        misses = np.abs(s1 - l0 - kappas * (corr * h).reshape(rhos.size, size).sum(axis=1))
+    valid = misses < math.inf
+    rho, kappa = 0.0, 0.0
+    if valid.any():
+        best = int(np.flatnonzero(valid & (misses == misses[valid].min()))[0])
+        rho, kappa = float(rhos[best]), float(kappas[best])
     if kappa == 0.0:
         rho = 0.0
     return PooledDispersion(

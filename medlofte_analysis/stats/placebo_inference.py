@@ -54,6 +54,7 @@ power at the reported detectable change by simulation on panels shaped like the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,11 +210,16 @@ def _count_law(mean: float) -> tuple[np.ndarray, np.ndarray, float]:
     return np.array([mean]), np.ones(1), 1.0 / (mean + HALF)
 
 
+@functools.lru_cache(maxsize=1024)
 def _variance_scales(df: float) -> np.ndarray:
-    """chi2_df / df at 7 equally likely points: the spread of an estimated variance."""
+    """chi2_df / df at 7 equally likely points: the spread of an estimated variance.
+    Cached per df (every power evaluation of an MDE search asks again); read-only."""
     if not np.isfinite(df) or df >= _MAX_DF:
-        return np.ones(1)
-    return stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
+        scales = np.ones(1)
+    else:
+        scales = stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
+    scales.flags.writeable = False
+    return scales
 
 
 def power_at(

@@ -96,6 +96,70 @@ def rate_ratio_power(
     return _power(float(ratio), float(expected_baseline), exposure_ratio, dispersion, z_crit)
 
 
+#: Rejection regions of the beta-binomial test per (p0, theta, alpha): ``(lo, hi)`` with
+#: ``lo[n]`` the largest x1 rejected in the lower tail (-1: none) and ``hi[n]`` the smallest
+#: rejected in the upper tail (NaN for totals n not computed yet). They depend on neither the
+#: ratio nor mu0, so one MDE search (and every search with the same inputs) computes each
+#: row of the null law once.
+_NULL_REGIONS: dict[tuple[float, float, float], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _betabinomial_law(
+    n: np.ndarray, a: np.ndarray | float, b: np.ndarray | float, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``BetaBin(n, a, b)`` (normalised) over columns k = 0..width-1, 0 where k > n;
+    and the mask k <= n."""
+    k = np.arange(width, dtype=float)[None, :]
+    inside = k <= n
+    kk, rest = np.where(inside, k, 0.0), np.where(inside, n - k, 0.0)
+    log_choose = special.gammaln(n + 1) - special.gammaln(kk + 1) - special.gammaln(rest + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_pmf = log_choose + special.betaln(kk + a, rest + b) - special.betaln(a, b)
+        pmf = np.where(inside, np.exp(np.where(inside, log_pmf, -np.inf)), 0.0)
+    return pmf / pmf.sum(axis=1, keepdims=True), inside
+
+
+def _alternative_law(n: np.ndarray, a: float, b: float, width: int) -> np.ndarray:
+    """:func:`_betabinomial_law` for parameters ``a, b`` that do not depend on ``n`` (the law
+    under the alternative): ``ln C(n,k) + ln B(k+a, n-k+b) - ln B(a,b)`` split into log-gamma
+    terms of ``k``, of ``n - k`` and of ``n`` alone, so the special functions are evaluated
+    on vectors of length ``width``, not on the whole (n, k) grid. Agrees with the grid form
+    to rounding (about 1e-13 relative)."""
+    k = np.arange(width, dtype=float)
+    inside = k[None, :] <= n
+    rest = np.where(inside, n - k[None, :], 0.0).astype(np.intp)
+    of_k = special.gammaln(k + a) - special.gammaln(k + 1)  # also serves n - k with b
+    of_rest = special.gammaln(k + b) - special.gammaln(k + 1)
+    of_n = special.gammaln(n + 1) - special.gammaln(n + a + b) - special.betaln(a, b)
+    log_pmf = of_n + of_k[None, :] + of_rest[rest]
+    pmf = np.where(inside, np.exp(np.where(inside, log_pmf, -np.inf)), 0.0)
+    return pmf / pmf.sum(axis=1, keepdims=True)
+
+
+def _null_regions(
+    lo_n: int, hi_n: int, p0: float, theta: float, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` of :data:`_NULL_REGIONS` for the totals lo_n..hi_n: the test rejects
+    where the null law ``BetaBin(n, p0 n/theta, (1-p0) n/theta)`` puts at most ``alpha/2`` in
+    a tail (the observed total plugged in for the unknown mean total)."""
+    key = (p0, theta, alpha)
+    lo, hi = _NULL_REGIONS.get(key, (np.empty(0), np.empty(0)))
+    if lo.size <= hi_n:
+        pad = np.full(hi_n + 1 - lo.size, np.nan)
+        lo, hi = np.concatenate([lo, pad]), np.concatenate([hi, pad])
+        _NULL_REGIONS[key] = (lo, hi)
+    todo = lo_n + np.flatnonzero(np.isnan(lo[lo_n : hi_n + 1]))
+    if todo.size:
+        n = todo.astype(float)[:, None]
+        null, inside = _betabinomial_law(n, p0 * n / theta, (1.0 - p0) * n / theta, hi_n + 1)
+        half = alpha / 2.0 * (1 + 1e-12)
+        low_tail = np.cumsum(null, axis=1) <= half  # a prefix of k: the sums only grow
+        high_tail = (np.cumsum(null[:, ::-1], axis=1)[:, ::-1] <= half) & inside  # a suffix
+        lo[todo] = low_tail.sum(axis=1) - 1.0
+        hi[todo] = n[:, 0] + 1.0 - high_tail.sum(axis=1)
+    return lo[lo_n : hi_n + 1], hi[lo_n : hi_n + 1]
+
+
 def _betabinomial_power(
     ratio: float, mu0: float, exposure_ratio: float, alpha: float, dispersion: float
 ) -> float:
@@ -103,37 +167,27 @@ def _betabinomial_power(
     :func:`medlofte_analysis.stats.rate_ratio.overdispersed_rate_ratio`): the total ``n`` is
     negative binomial (mean ``mu0 + mu1``, variance ``phi`` times it) and, given ``n``,
     ``x1 ~ BetaBin(n, mu1/theta, mu0/theta)``, ``theta = phi - 1``; the test rejects where the
-    null law ``BetaBin(n, p0 n/theta, (1-p0) n/theta)`` puts at most ``alpha/2`` in a tail."""
+    null law ``BetaBin(n, p0 n/theta, (1-p0) n/theta)`` puts at most ``alpha/2`` in a tail
+    (:func:`_null_regions`, computed once per ``p0, theta, alpha``)."""
 
     theta = dispersion - 1.0
     mu1 = ratio * mu0 * exposure_ratio
     mean_total = mu0 + mu1
     p0 = exposure_ratio / (1.0 + exposure_ratio)
-    total = stats.nbinom(mean_total / theta, 1.0 / (1.0 + theta))
-    lo_n, hi_n = max(1, int(total.ppf(1e-7))), int(total.isf(1e-7)) + 1
+    size, prob = mean_total / theta, 1.0 / (1.0 + theta)
+    lo_n = max(1, int(stats.nbinom.ppf(1e-7, size, prob)))
+    hi_n = int(stats.nbinom.isf(1e-7, size, prob)) + 1
     n = np.arange(lo_n, hi_n + 1, dtype=float)[:, None]
+    lo, hi = (region[:, None] for region in _null_regions(lo_n, hi_n, p0, theta, alpha))
     k = np.arange(hi_n + 1, dtype=float)[None, :]
-    inside = k <= n
-    kk, rest = np.where(inside, k, 0.0), np.where(inside, n - k, 0.0)
-    log_choose = special.gammaln(n + 1) - special.gammaln(kk + 1) - special.gammaln(rest + 1)
-
-    def law(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):
-            log_pmf = log_choose + special.betaln(kk + a, rest + b) - special.betaln(a, b)
-            pmf = np.where(inside, np.exp(np.where(inside, log_pmf, -np.inf)), 0.0)
-        return pmf / pmf.sum(axis=1, keepdims=True)
-
-    # null: the test plugs the observed total in for the unknown mean total
-    null = law(p0 * n / theta, (1.0 - p0) * n / theta)
-    half = alpha / 2.0 * (1 + 1e-12)
-    reject = (np.cumsum(null, axis=1) <= half) | (
-        (np.cumsum(null[:, ::-1], axis=1)[:, ::-1] <= half) & inside
-    )
+    reject = (k <= lo) | ((k >= hi) & (k <= n))
     if ratio == 0:
         alt_reject = reject[:, 0].astype(float)
     else:
-        alt_reject = np.sum(law(mu1 / theta, mu0 / theta) * reject, axis=1)
-    power = float(np.sum(total.pmf(n[:, 0]) * alt_reject))
+        alt_reject = np.sum(
+            _alternative_law(n, mu1 / theta, mu0 / theta, hi_n + 1) * reject, axis=1
+        )
+    power = float(np.sum(stats.nbinom.pmf(n[:, 0], size, prob) * alt_reject))
     return min(1.0, power)
 
 

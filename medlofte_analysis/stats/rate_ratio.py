@@ -125,27 +125,15 @@ def _midp_limits(x: float, n: float, alpha: float) -> tuple[float, float]:
     return lower, upper
 
 
-def rate_ratio(
+def _checked(
     count_followup: float,
     exposure_followup: float,
     count_baseline: float,
     exposure_baseline: float,
-    alpha: float = 0.05,
-) -> RateRatio:
-    """Rate ratio ``(x1/E1) / (x0/E0)`` with exact conditional inference.
-
-    Method (Breslow & Day 1987, vol. II §2; Ederer & Mantel 1974): given ``n = x1 + x0``,
-    ``x1 ~ Bin(n, p)``, ``p = R*E1/(R*E1 + E0)``. The Clopper-Pearson interval ``(pL, pU)``
-    gives ``R_L = pL*E0/((1-pL)*E1)``, ``R_U = pU*E0/((1-pU)*E1)``. The two-sided p-value
-    for ``R = 1`` uses ``p0 = E1/(E1+E0)`` and the central rule
-    ``min(1, 2*min(P(X<=x1), P(X>=x1)))``; the mid-p version (Lancaster 1961) replaces each
-    tail by ``P(X<x1) + P(X=x1)/2`` resp. ``P(X>x1) + P(X=x1)/2``.
-
-    Degenerate input gives NaN/inf with a ``note``: zero events in both periods, zero or
-    missing exposure, missing counts. Zero baseline events give ``ratio = inf`` and
-    ``ci_upper = inf`` (the lower limit and p-value stay informative). Negative or
-    non-integer counts, negative exposures and ``alpha`` outside (0, 1) raise ``ValueError``.
-    """
+    alpha: float,
+) -> RateRatio | tuple[float, float, float, float, float, list[str]]:
+    """The validated counts and exposures with the point ratio and its notes, or the
+    NaN result (with its note) when nothing can be computed (see :func:`rate_ratio`)."""
     if not (isinstance(alpha, numbers.Real) and 0.0 < float(alpha) < 1.0):
         raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
     x1 = _validate(count_followup, "count_followup", integer=True)
@@ -174,8 +162,7 @@ def rate_ratio(
     zero_exp = [n for n, v in (("exposure_followup", e1), ("exposure_baseline", e0)) if v == 0]
     if zero_exp:
         return empty(f"zero exposure in {', '.join(zero_exp)}: rate undefined, nothing computed")
-    n = x1 + x0
-    if n == 0:
+    if x1 + x0 == 0:
         return empty("no events in either period: rate ratio undefined (0/0), no test possible")
 
     notes = []
@@ -186,6 +173,36 @@ def rate_ratio(
         ratio = (x1 / e1) / (x0 / e0)
     if x1 == 0:
         notes.append("no follow-up events: ratio and lower limits are 0")
+
+    return x1, x0, e1, e0, ratio, notes
+
+
+def rate_ratio(
+    count_followup: float,
+    exposure_followup: float,
+    count_baseline: float,
+    exposure_baseline: float,
+    alpha: float = 0.05,
+) -> RateRatio:
+    """Rate ratio ``(x1/E1) / (x0/E0)`` with exact conditional inference.
+
+    Method (Breslow & Day 1987, vol. II §2; Ederer & Mantel 1974): given ``n = x1 + x0``,
+    ``x1 ~ Bin(n, p)``, ``p = R*E1/(R*E1 + E0)``. The Clopper-Pearson interval ``(pL, pU)``
+    gives ``R_L = pL*E0/((1-pL)*E1)``, ``R_U = pU*E0/((1-pU)*E1)``. The two-sided p-value
+    for ``R = 1`` uses ``p0 = E1/(E1+E0)`` and the central rule
+    ``min(1, 2*min(P(X<=x1), P(X>=x1)))``; the mid-p version (Lancaster 1961) replaces each
+    tail by ``P(X<x1) + P(X=x1)/2`` resp. ``P(X>x1) + P(X=x1)/2``.
+
+    Degenerate input gives NaN/inf with a ``note``: zero events in both periods, zero or
+    missing exposure, missing counts. Zero baseline events give ``ratio = inf`` and
+    ``ci_upper = inf`` (the lower limit and p-value stay informative). Negative or
+    non-integer counts, negative exposures and ``alpha`` outside (0, 1) raise ``ValueError``.
+    """
+    checked = _checked(count_followup, exposure_followup, count_baseline, exposure_baseline, alpha)
+    if isinstance(checked, RateRatio):
+        return checked
+    x1, x0, e1, e0, ratio, notes = checked
+    n = x1 + x0
 
     half = alpha / 2.0
     p_lo = 0.0 if x1 == 0 else float(stats.beta.ppf(half, x1, n - x1 + 1))
@@ -260,6 +277,8 @@ def _betabinom_logpmf(n: int, pi: float, theta: float) -> np.ndarray:
 
 def betabinomial_tails(x: int, n: int, pi: float, theta: float) -> tuple[float, float]:
     """``(P(X <= x), P(X >= x))`` for ``X ~ BetaBin(n, pi n/theta, (1-pi) n/theta)``."""
+    if theta > 1e-12:
+        return _betabinomial_tails_at(x, n, theta)(pi)
     if pi <= 0.0:
         return 1.0, float(x == 0)
     if pi >= 1.0:
@@ -267,6 +286,25 @@ def betabinomial_tails(x: int, n: int, pi: float, theta: float) -> tuple[float, 
     pmf = np.exp(_betabinom_logpmf(n, pi, theta))
     pmf /= pmf.sum()
     return float(min(1.0, pmf[: x + 1].sum())), float(min(1.0, pmf[x:].sum()))
+
+
+def _betabinomial_tails_at(x: int, n: int, theta: float):
+    """:func:`betabinomial_tails` as a function of ``pi`` for fixed ``x, n, theta > 0``, the
+    log binomial coefficients computed once (for the interval's root searches)."""
+    k = np.arange(n + 1, dtype=float)
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
+    def tails(pi: float) -> tuple[float, float]:
+        if pi <= 0.0:
+            return 1.0, float(x == 0)
+        if pi >= 1.0:
+            return float(x == n), 1.0
+        a, b = pi * n / theta, (1.0 - pi) * n / theta
+        pmf = np.exp(log_choose + special.betaln(k + a, n - k + b) - special.betaln(a, b))
+        pmf /= pmf.sum()
+        return float(min(1.0, pmf[: x + 1].sum())), float(min(1.0, pmf[x:].sum()))
+
+    return tails
 
 
 def overdispersed_rate_ratio(
@@ -286,41 +324,44 @@ def overdispersed_rate_ratio(
     """
     if not (isinstance(dispersion, numbers.Real) and dispersion >= 1.0):
         raise ValueError(f"dispersion must be a number >= 1, got {dispersion!r}")
-    base = rate_ratio(count_followup, exposure_followup, count_baseline, exposure_baseline, alpha)
     theta = float(dispersion) - 1.0
-    if theta <= 1e-12 or not math.isfinite(base.p_value):
-        return base
-    x1, n = int(base.count_followup), int(base.count_followup + base.count_baseline)
-    e1, e0 = base.exposure_followup, base.exposure_baseline
+    data = (count_followup, exposure_followup, count_baseline, exposure_baseline, alpha)
+    if theta <= 1e-12:
+        return rate_ratio(*data)
+    # The Poisson test's interval, mid-p and minimum-likelihood p are not reported here.
+    checked = _checked(*data)
+    if isinstance(checked, RateRatio):
+        return checked
+    count_followup_, count_baseline_, e1, e0, ratio, notes = checked
+    x1, n = int(count_followup_), int(count_followup_ + count_baseline_)
     p0 = e1 / (e1 + e0)
-    lower_tail, upper_tail = betabinomial_tails(x1, n, p0, theta)
+    tails = _betabinomial_tails_at(x1, n, theta)
+    lower_tail, upper_tail = tails(p0)
     p_value = min(1.0, 2.0 * min(lower_tail, upper_tail))
     half = alpha / 2.0
     if x1 == 0:
         pi_lo = 0.0
     else:
         pi_lo = optimize.brentq(
-            lambda pi: betabinomial_tails(x1, n, pi, theta)[1] - half, 1e-12, 1 - 1e-12,
-            xtol=1e-12,
+            lambda pi: tails(pi)[1] - half, 1e-12, 1 - 1e-12, xtol=1e-12
         )  # fmt: skip
     if x1 == n:
         pi_hi = 1.0
     else:
         pi_hi = optimize.brentq(
-            lambda pi: betabinomial_tails(x1, n, pi, theta)[0] - half, 1e-12, 1 - 1e-12,
-            xtol=1e-12,
+            lambda pi: tails(pi)[0] - half, 1e-12, 1 - 1e-12, xtol=1e-12
         )  # fmt: skip
     nan = math.nan
     return RateRatio(
-        ratio=base.ratio,
+        ratio=ratio,
         ci_lower=_p_to_ratio(pi_lo, e1, e0),
         ci_upper=_p_to_ratio(pi_hi, e1, e0),
         p_value=p_value,
         p_value_midp=nan,
         ci_lower_midp=nan,
         ci_upper_midp=nan,
-        count_followup=base.count_followup,
-        count_baseline=base.count_baseline,
+        count_followup=count_followup_,
+        count_baseline=count_baseline_,
         exposure_followup=e1,
         exposure_baseline=e0,
         alpha=float(alpha),
@@ -328,7 +369,7 @@ def overdispersed_rate_ratio(
             "Conditional beta-binomial test (negative binomial counts, variance phi x mean) "
             "and the interval inverting its two tails; central two-sided p"
         ),
-        note=base.note,
+        note="; ".join(notes),
         p_value_minlike=nan,
         dispersion=float(dispersion),
     )

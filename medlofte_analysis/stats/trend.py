@@ -136,6 +136,8 @@ def trend_projection(
     alpha: float = 0.05,
     shocks: PooledDispersion | None = None,
     power: float = 0.8,
+    *,
+    with_mde: bool = True,
 ) -> TrendProjection:
     """Compare the follow-up total with the projection of the pre-period trend.
 
@@ -145,7 +147,8 @@ def trend_projection(
     pre-years, all-zero pre counts, or a missing follow-up count/exposure give NaN results
     with a ``warning`` and no exception. Negative or non-integer counts, non-positive
     exposures, mismatched lengths or follow-up years not after the pre-period raise
-    ``ValueError``.
+    ``ValueError``. ``with_mde=False`` leaves the MDEs NaN (an interval at another level
+    needs none).
     """
     if not (isinstance(alpha, numbers.Real) and 0.0 < float(alpha) < 1.0):
         raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
@@ -291,7 +294,7 @@ def trend_projection(
 
     mde = [
         _trend_mde(dist, total, var_total, float(alpha), power, d) for d in ("increase", "decrease")
-    ]
+    ] if with_mde else [nan, nan]  # fmt: skip
     return TrendProjection(
         observed=observed,
         expected=total,

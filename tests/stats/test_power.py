@@ -143,3 +143,28 @@ def test_overdispersed_exact_power_matches_simulation_of_the_test():
     ]
     exact = exact_rate_ratio_power(ratio, mu0, 1.0, 0.05, phi)
     assert np.mean(rejected) == pytest.approx(exact, abs=4 * math.sqrt(exact * (1 - exact) / reps))
+
+
+def test_alternative_law_matches_scipy_betabinom():
+    """The vectorised law under the alternative equals scipy's beta-binomial pmf (rows n)."""
+    from medlofte_analysis.stats.power import _alternative_law
+
+    n = np.arange(1, 60, dtype=float)[:, None]
+    a, b = 7.3, 21.9
+    law = _alternative_law(n, a, b, 61)
+    k = np.arange(61)
+    expected = np.where(k <= n, stats.betabinom.pmf(k, n.astype(int), a, b), 0.0)
+    np.testing.assert_allclose(law, expected, rtol=1e-10, atol=1e-300)
+
+
+def test_null_regions_match_scipy_betabinom_tails():
+    """The cached rejection regions are the alpha/2 tails of scipy's null beta-binomial."""
+    from medlofte_analysis.stats.power import _null_regions
+
+    p0, theta, alpha = 1.0 / 3.0, 0.4, 0.05
+    lo, hi = _null_regions(1, 40, p0, theta, alpha)
+    for n, low, high in zip(range(1, 41), lo, hi, strict=True):
+        null = stats.betabinom(n, p0 * n / theta, (1 - p0) * n / theta)
+        k = np.arange(n + 1)
+        assert low == max([-1, *k[null.cdf(k) <= alpha / 2]])
+        assert high == min([n + 1, *k[null.sf(k - 1) <= alpha / 2]])

@@ -146,3 +146,15 @@ def test_negative_count_raises_naming_argument():
 def test_overlapping_followup_raises():
     with pytest.raises(ValueError, match="followup_years"):
         trend_projection([2017, 2018, 2019], [3, 1, 4], [1, 1, 1], [2019], [2], [1])
+
+
+def test_without_mde_the_interval_is_the_same_and_the_mdes_nan():
+    args = ([2017, 2018, 2019, 2020, 2021], [30, 34, 29, 36, 33], [1e4] * 5, [2023], [41], [1e4])
+    full = trend_projection(*args, alpha=0.01)
+    bare = trend_projection(*args, alpha=0.01, with_mde=False)
+    assert (bare.ci_lower, bare.ci_upper, bare.p_value) == (
+        full.ci_lower,
+        full.ci_upper,
+        full.p_value,
+    )
+    assert math.isnan(bare.mde_increase) and math.isnan(bare.mde_decrease)
