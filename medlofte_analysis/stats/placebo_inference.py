@@ -54,6 +54,7 @@ power at the reported detectable change by simulation on panels shaped like the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ from scipy import optimize, special, stats
 __all__ = [
     "PlaceboTest",
     "detectable_ratios",
+    "estimated_shock_spread",
     "log_poisson_variance",
     "placebo_t_test",
     "shock_variance",
@@ -72,7 +74,10 @@ HALF = 0.5
 _MAX_DF = 1e6
 # Enumerate counts exactly below this expected count; above it log(count) is close to normal.
 _ENUMERATE_BELOW = 40.0
-_N_SCALES = 7
+#: Draws of the placebo gaps for the spread of the estimated tau^2, summarised in strata.
+_SPREAD_DRAWS = 256
+_SPREAD_POINTS = 16
+_SPREAD_SEED = 20261127
 MAX_RATIO = 1000.0
 
 
@@ -161,8 +166,9 @@ def placebo_t_test(
     se = float(np.sqrt(tau2 + v_target))
     crit = float(stats.t.ppf(1 - alpha / 2, df))
     rank_p = float((1 + np.sum(np.abs(d_placebo) >= abs(d_target))) / (1 + d_placebo.size))
+    tau2_hat, crits = estimated_shock_spread(tau2, v_target, v_placebo, alpha)
     up, down = detectable_ratios(
-        pre_count, post_expected, tau2 + v_other, crit, tau2=tau2, df=float(d_placebo.size)
+        pre_count, post_expected, tau2 + v_other, crits, tau2=tau2, tau2_hat=tau2_hat
     )
     return PlaceboTest(
         estimate=float(np.exp(d_target)),
@@ -191,7 +197,9 @@ def _poisson_pmf(k: np.ndarray, mean: float) -> np.ndarray:
     return np.exp(k * np.log(mean) - mean - special.gammaln(k + 1))
 
 
-def _reject_probability(m: np.ndarray, sd_test: np.ndarray, sd_noise: float, crit: float):
+def _reject_probability(
+    m: np.ndarray, sd_test: np.ndarray, sd_noise: float, crit: float | np.ndarray
+):
     """P(|m + e| > crit * sd_test) for e ~ N(0, sd_noise^2)."""
     if sd_noise <= 0:
         return (np.abs(m) > crit * sd_test).astype(float)
@@ -209,11 +217,59 @@ def _count_law(mean: float) -> tuple[np.ndarray, np.ndarray, float]:
     return np.array([mean]), np.ones(1), 1.0 / (mean + HALF)
 
 
-def _variance_scales(df: float) -> np.ndarray:
-    """chi2_df / df at 7 equally likely points: the spread of an estimated variance."""
-    if not np.isfinite(df) or df >= _MAX_DF:
-        return np.ones(1)
-    return stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
+@functools.lru_cache(maxsize=64)
+def _standard_normals(n_placebos: int) -> np.ndarray:
+    """Fixed standard normal draws (seeded: the same placebos give the same MDE every run)."""
+    rng = np.random.default_rng(_SPREAD_SEED)
+    draws = rng.standard_normal((_SPREAD_DRAWS, n_placebos))
+    draws.setflags(write=False)
+    return draws
+
+
+def _q_profile_roots(d2: np.ndarray, v: np.ndarray, target: float) -> np.ndarray:
+    """:func:`shock_variance` for every row of squared gaps ``d2`` (K, J) at once.
+
+    ``Q(t) = sum_j d2_j / (t + v_j)`` is convex and decreasing, so Newton's method started at
+    0 (left of the root) climbs monotonically to it; rows with ``Q(0) <= target`` give 0.
+    """
+    t = np.zeros(d2.shape[0])
+    active = (d2 / v).sum(axis=1) > target
+    for _ in range(100):
+        w = 1.0 / (t[:, None] + v)
+        q = (d2 * w).sum(axis=1) - target
+        slope = (d2 * w * w).sum(axis=1)
+        step = np.where(active, q / np.where(slope > 0, slope, 1.0), 0.0)
+        t = t + step
+        if np.all(step <= 1e-12 * (1.0 + t)):
+            break
+    return t
+
+
+def estimated_shock_spread(
+    tau2: float, v_target: float, v_placebo: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the test would use in repeated samples: equally likely values of its estimated
+    shock variance and the matching critical values.
+
+    Under the model the placebo gaps are ``d_j ~ N(0, tau2 + v_j)``; for
+    :data:`_SPREAD_DRAWS` fixed draws of them the median-unbiased ``tau^2`` is re-estimated
+    exactly as :func:`shock_variance` does (including the floor at 0, often hit with 7
+    placebos) and the critical value recomputed with the test's degrees of freedom
+    ``max(J, Satterthwaite)``. The draws are summarised by the medians of
+    :data:`_SPREAD_POINTS` equal strata. This is the spread of the whole estimated variance
+    ``tau^2 + v_j`` (``chi2_J``-like, as in the noncentral-t power of Student's test), not of
+    ``tau^2`` alone: when the placebos' own Poisson noise dominates, ``tau^2``-hat varies far
+    more than ``tau^2 chi2_J / J``.
+    """
+    v = np.asarray(v_placebo, dtype=float)
+    J = v.size
+    if J == 0:
+        return np.array([tau2]), np.array([float(stats.norm.ppf(1 - alpha / 2))])
+    d2 = _standard_normals(J) ** 2 * (tau2 + v)
+    draws = np.sort(_q_profile_roots(d2, v, float(stats.chi2.ppf(0.5, J))))
+    points = np.median(draws.reshape(_SPREAD_POINTS, -1), axis=1)
+    df = [max(_satterthwaite_df(float(t), v_target, v), float(J)) for t in points]
+    return points, stats.t.ppf(1 - alpha / 2, df)
 
 
 def power_at(
@@ -221,15 +277,17 @@ def power_at(
     pre_mean: float,
     post_mean: float,
     other_variance: float,
-    crit: float,
+    crit: float | np.ndarray,
     tau2: float = 0.0,
-    df: float = float("inf"),
+    tau2_hat: np.ndarray | None = None,
 ) -> float:
     """Power of the placebo t-test when the target's follow-up is ``ratio`` x its null mean.
 
-    ``tau2`` (part of ``other_variance``) is estimated from the placebos: in the test's
-    standard error it spreads as tau2 x chi2_df / df (averaged over 7 points), as in the
-    power of Student's t-test (noncentral t); the Poisson parts are known from the counts.
+    ``tau2`` (part of ``other_variance``) is the true shock variance of the target's gap;
+    the test's standard error uses instead an estimate of it, whose equally likely values
+    are ``tau2_hat`` with critical values ``crit`` (:func:`estimated_shock_spread`; None:
+    ``tau2`` as if known, one ``crit``). Power is averaged over them, as in the power of
+    Student's t-test (noncentral t); the Poisson parts are known from the counts.
     """
     a, pa, var_a = _count_law(pre_mean)
     b, pb, var_b = _count_law(ratio * post_mean)
@@ -237,7 +295,9 @@ def power_at(
         (post_mean + HALF) / (pre_mean + HALF)
     )
     known = other_variance - tau2 + log_poisson_variance(a[:, None], b[None, :])
-    sd = np.sqrt(known[..., None] + tau2 * _variance_scales(df))
+    points = np.atleast_1d(np.asarray(tau2 if tau2_hat is None else tau2_hat, dtype=float))
+    crit = np.broadcast_to(np.asarray(crit, dtype=float), points.shape)
+    sd = np.sqrt(known[..., None] + points)
     noise = float(np.sqrt(other_variance + var_a + var_b))
     reject = _reject_probability(m[..., None], sd, noise, crit).mean(axis=-1)
     return float(pa @ reject @ pb)
@@ -247,10 +307,10 @@ def detectable_ratios(
     pre_mean: float,
     post_mean: float,
     other_variance: float,
-    crit: float,
+    crit: float | np.ndarray,
     power: float = POWER,
     tau2: float = 0.0,
-    df: float = float("inf"),
+    tau2_hat: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Smallest ratios (increase > 1, decrease < 1) reaching ``power`` (module docstring).
 
@@ -261,13 +321,13 @@ def detectable_ratios(
 
     def gap(log_ratio: float) -> float:
         ratio = float(np.exp(log_ratio))
-        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, df) - power
+        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, tau2_hat) - power
 
     up = float("inf")
     if gap(np.log(MAX_RATIO)) >= 0:
         up = float(np.exp(optimize.brentq(gap, 0.0, np.log(MAX_RATIO), xtol=1e-4)))
     down = float("nan")
-    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, df) >= power:
+    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, tau2_hat) >= power:
         lo = np.log(1 / MAX_RATIO)
         down = float(np.exp(optimize.brentq(gap, lo, 0.0, xtol=1e-4))) if gap(lo) >= 0 else 0.0
     return up, down
