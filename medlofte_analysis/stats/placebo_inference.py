@@ -42,10 +42,14 @@ Detectable change (power). :func:`detectable_ratios` gives, for the test actuall
 smallest increase and decrease (as ratios) found with 80 % power: the target's baseline and
 follow-up counts are enumerated exactly from their Poisson distributions (the normal
 approximation of the log of a small count is poor), the rest of the variance (``tau^2`` and
-the comparison's Poisson noise) is normal, and the estimated ``tau^2`` spreads as
-``tau^2 chi2_J / J``, as in the power of Student's t-test (treating it as known overstated the
-power: 65-75 % at the reported change in the calibration suite). Counts of 40 or more are not
-enumerated (normal on the log scale). It returns ``inf`` / ``nan`` when no increase /
+the comparison's Poisson noise) is normal, and the test's estimated ``tau^2`` varies as it
+would in repeated samples: :func:`estimated_shock_spread` re-estimates it on 256 fixed draws
+of the placebo gaps under the fitted model (with their own Poisson variances, the floor at 0
+and the test's degrees of freedom), as in the power of Student's t-test. Treating ``tau^2``
+as known, or spreading it as ``tau^2 chi2_J / J``, overstated the power (63-75 % at the
+reported change in the calibration suite): when the placebos' Poisson noise dominates, the
+estimate varies far more than that. Counts of 40 or more are not enumerated (normal on the
+log scale). It returns ``inf`` / ``nan`` when no increase /
 decrease of any size reaches 80 % power: then the report says that none is detectable.
 
 The calibration suite (``benchmarks/bench_calibration.py``) checks coverage, type-I error and
