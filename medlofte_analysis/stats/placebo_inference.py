@@ -66,6 +66,7 @@ from scipy import optimize, special, stats
 
 __all__ = [
     "PlaceboTest",
+    "ShockSpread",
     "detectable_ratios",
     "estimated_shock_spread",
     "log_poisson_variance",
@@ -80,7 +81,7 @@ _MAX_DF = 1e6
 _ENUMERATE_BELOW = 40.0
 #: Draws of the placebo gaps for the spread of the estimated tau^2, summarised in strata.
 _SPREAD_DRAWS = 256
-_SPREAD_POINTS = 16
+_SPREAD_POINTS = 8
 _SPREAD_SEED = 20261127
 MAX_RATIO = 1000.0
 
@@ -170,9 +171,9 @@ def placebo_t_test(
     se = float(np.sqrt(tau2 + v_target))
     crit = float(stats.t.ppf(1 - alpha / 2, df))
     rank_p = float((1 + np.sum(np.abs(d_placebo) >= abs(d_target))) / (1 + d_placebo.size))
-    tau2_hat, crits = estimated_shock_spread(tau2, v_target, v_placebo, alpha)
+    spread = estimated_shock_spread(tau2, v_placebo, alpha)
     up, down = detectable_ratios(
-        pre_count, post_expected, tau2 + v_other, crits, tau2=tau2, tau2_hat=tau2_hat
+        pre_count, post_expected, tau2 + v_other, crit, tau2=tau2, spread=spread
     )
     return PlaceboTest(
         estimate=float(np.exp(d_target)),
@@ -249,31 +250,57 @@ def _q_profile_roots(d2: np.ndarray, v: np.ndarray, target: float) -> np.ndarray
     return t
 
 
-def estimated_shock_spread(
-    tau2: float, v_target: float, v_placebo: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=8)
+def _t_quantile_table(alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """log df and Student's t quantile 1 - alpha/2 on a grid (interpolated: fast per count)."""
+    log_df = np.linspace(0.0, np.log(_MAX_DF), 4000)
+    return log_df, stats.t.ppf(1 - alpha / 2, np.exp(log_df))
+
+
+@dataclass(frozen=True)
+class ShockSpread:
+    """Equally likely values of the test's estimated shock variance in repeated samples
+    (``tau2_hat``), with the variance of each as estimated (``var_tau2``, the inverse Fisher
+    information used by Satterthwaite's df): see :func:`estimated_shock_spread`."""
+
+    tau2_hat: np.ndarray
+    var_tau2: np.ndarray
+    n_placebos: int
+    alpha: float
+
+    def crit(self, v_target: np.ndarray) -> np.ndarray:
+        """The test's critical value for a target Poisson variance ``v_target`` (any shape)
+        at every point (last axis): Student's t with ``max(J, Satterthwaite)`` df, as in
+        :func:`placebo_t_test`."""
+        v = np.asarray(v_target, dtype=float)[..., None]
+        nu = np.clip((self.tau2_hat + v) ** 2 / self.var_tau2, 1.0, _MAX_DF)
+        log_df, quantile = _t_quantile_table(self.alpha)
+        return np.interp(np.log(np.maximum(nu, self.n_placebos)), log_df, quantile)
+
+
+def estimated_shock_spread(tau2: float, v_placebo: np.ndarray, alpha: float) -> ShockSpread:
     """What the test would use in repeated samples: equally likely values of its estimated
-    shock variance and the matching critical values.
+    shock variance (and their Satterthwaite information).
 
     Under the model the placebo gaps are ``d_j ~ N(0, tau2 + v_j)``; for
     :data:`_SPREAD_DRAWS` fixed draws of them the median-unbiased ``tau^2`` is re-estimated
     exactly as :func:`shock_variance` does (including the floor at 0, often hit with 7
-    placebos) and the critical value recomputed with the test's degrees of freedom
-    ``max(J, Satterthwaite)``. The draws are summarised by the medians of
-    :data:`_SPREAD_POINTS` equal strata. This is the spread of the whole estimated variance
-    ``tau^2 + v_j`` (``chi2_J``-like, as in the noncentral-t power of Student's test), not of
-    ``tau^2`` alone: when the placebos' own Poisson noise dominates, ``tau^2``-hat varies far
-    more than ``tau^2 chi2_J / J``.
+    placebos). The draws are summarised by the medians of :data:`_SPREAD_POINTS` equal strata.
+    This is the spread of the whole estimated variance ``tau^2 + v_j`` (``chi2_J``-like, as in
+    the noncentral-t power of Student's test), not of ``tau^2`` alone: when the placebos' own
+    Poisson noise dominates, ``tau^2``-hat varies far more than ``tau^2 chi2_J / J``. The
+    critical value is then computed per target count (:meth:`ShockSpread.crit`): the test's
+    df depends on the target's own Poisson variance, which a large change moves.
     """
     v = np.asarray(v_placebo, dtype=float)
     J = v.size
     if J == 0:
-        return np.array([tau2]), np.array([float(stats.norm.ppf(1 - alpha / 2))])
+        return ShockSpread(np.array([tau2]), np.array([np.inf]), 0, alpha)
     d2 = _standard_normals(J) ** 2 * (tau2 + v)
     draws = np.sort(_q_profile_roots(d2, v, float(stats.chi2.ppf(0.5, J))))
     points = np.median(draws.reshape(_SPREAD_POINTS, -1), axis=1)
-    df = [max(_satterthwaite_df(float(t), v_target, v), float(J)) for t in points]
-    return points, stats.t.ppf(1 - alpha / 2, df)
+    var_tau2 = 2.0 / np.sum((points[:, None] + v[None, :]) ** -2.0, axis=1)
+    return ShockSpread(points, var_tau2, J, alpha)
 
 
 def power_at(
@@ -281,16 +308,16 @@ def power_at(
     pre_mean: float,
     post_mean: float,
     other_variance: float,
-    crit: float | np.ndarray,
+    crit: float,
     tau2: float = 0.0,
-    tau2_hat: np.ndarray | None = None,
+    spread: ShockSpread | None = None,
 ) -> float:
     """Power of the placebo t-test when the target's follow-up is ``ratio`` x its null mean.
 
     ``tau2`` (part of ``other_variance``) is the true shock variance of the target's gap;
     the test's standard error uses instead an estimate of it, whose equally likely values
-    are ``tau2_hat`` with critical values ``crit`` (:func:`estimated_shock_spread`; None:
-    ``tau2`` as if known, one ``crit``). Power is averaged over them, as in the power of
+    and critical values are ``spread`` (:func:`estimated_shock_spread`; None: ``tau2`` as if
+    known, critical value ``crit``). Power is averaged over them, as in the power of
     Student's t-test (noncentral t); the Poisson parts are known from the counts.
     """
     a, pa, var_a = _count_law(pre_mean)
@@ -299,11 +326,13 @@ def power_at(
         (post_mean + HALF) / (pre_mean + HALF)
     )
     known = other_variance - tau2 + log_poisson_variance(a[:, None], b[None, :])
-    points = np.atleast_1d(np.asarray(tau2 if tau2_hat is None else tau2_hat, dtype=float))
-    crit = np.broadcast_to(np.asarray(crit, dtype=float), points.shape)
+    if spread is None:
+        points, crits = np.array([tau2]), np.array([crit])
+    else:
+        points, crits = spread.tau2_hat, spread.crit(known)
     sd = np.sqrt(known[..., None] + points)
     noise = float(np.sqrt(other_variance + var_a + var_b))
-    reject = _reject_probability(m[..., None], sd, noise, crit).mean(axis=-1)
+    reject = _reject_probability(m[..., None], sd, noise, crits).mean(axis=-1)
     return float(pa @ reject @ pb)
 
 
@@ -311,10 +340,10 @@ def detectable_ratios(
     pre_mean: float,
     post_mean: float,
     other_variance: float,
-    crit: float | np.ndarray,
+    crit: float,
     power: float = POWER,
     tau2: float = 0.0,
-    tau2_hat: np.ndarray | None = None,
+    spread: ShockSpread | None = None,
 ) -> tuple[float, float]:
     """Smallest ratios (increase > 1, decrease < 1) reaching ``power`` (module docstring).
 
@@ -325,13 +354,13 @@ def detectable_ratios(
 
     def gap(log_ratio: float) -> float:
         ratio = float(np.exp(log_ratio))
-        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, tau2_hat) - power
+        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, spread) - power
 
     up = float("inf")
     if gap(np.log(MAX_RATIO)) >= 0:
         up = float(np.exp(optimize.brentq(gap, 0.0, np.log(MAX_RATIO), xtol=1e-4)))
     down = float("nan")
-    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, tau2_hat) >= power:
+    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, spread) >= power:
         lo = np.log(1 / MAX_RATIO)
         down = float(np.exp(optimize.brentq(gap, lo, 0.0, xtol=1e-4))) if gap(lo) >= 0 else 0.0
     return up, down
