@@ -42,10 +42,14 @@ Detectable change (power). :func:`detectable_ratios` gives, for the test actuall
 smallest increase and decrease (as ratios) found with 80 % power: the target's baseline and
 follow-up counts are enumerated exactly from their Poisson distributions (the normal
 approximation of the log of a small count is poor), the rest of the variance (``tau^2`` and
-the comparison's Poisson noise) is normal, and the estimated ``tau^2`` spreads as
-``tau^2 chi2_J / J``, as in the power of Student's t-test (treating it as known overstated the
-power: 65-75 % at the reported change in the calibration suite). Counts of 40 or more are not
-enumerated (normal on the log scale). It returns ``inf`` / ``nan`` when no increase /
+the comparison's Poisson noise) is normal, and the test's estimated ``tau^2`` varies as it
+would in repeated samples: :func:`estimated_shock_spread` re-estimates it on 256 fixed draws
+of the placebo gaps under the fitted model (with their own Poisson variances, the floor at 0
+and the test's degrees of freedom), as in the power of Student's t-test. Treating ``tau^2``
+as known, or spreading it as ``tau^2 chi2_J / J``, overstated the power (63-75 % at the
+reported change in the calibration suite): when the placebos' Poisson noise dominates, the
+estimate varies far more than that. Counts of 40 or more are not enumerated (normal on the
+log scale). It returns ``inf`` / ``nan`` when no increase /
 decrease of any size reaches 80 % power: then the report says that none is detectable.
 
 The calibration suite (``benchmarks/bench_calibration.py``) checks coverage, type-I error and
@@ -62,7 +66,9 @@ from scipy import optimize, special, stats
 
 __all__ = [
     "PlaceboTest",
+    "ShockSpread",
     "detectable_ratios",
+    "estimated_shock_spread",
     "log_poisson_variance",
     "placebo_t_test",
     "shock_variance",
@@ -73,7 +79,10 @@ HALF = 0.5
 _MAX_DF = 1e6
 # Enumerate counts exactly below this expected count; above it log(count) is close to normal.
 _ENUMERATE_BELOW = 40.0
-_N_SCALES = 7
+#: Draws of the placebo gaps for the spread of the estimated tau^2, summarised in strata.
+_SPREAD_DRAWS = 256
+_SPREAD_POINTS = 8
+_SPREAD_SEED = 20261127
 MAX_RATIO = 1000.0
 
 
@@ -162,8 +171,9 @@ def placebo_t_test(
     se = float(np.sqrt(tau2 + v_target))
     crit = float(stats.t.ppf(1 - alpha / 2, df))
     rank_p = float((1 + np.sum(np.abs(d_placebo) >= abs(d_target))) / (1 + d_placebo.size))
+    spread = estimated_shock_spread(tau2, v_placebo, alpha)
     up, down = detectable_ratios(
-        pre_count, post_expected, tau2 + v_other, crit, tau2=tau2, df=float(d_placebo.size)
+        pre_count, post_expected, tau2 + v_other, crit, tau2=tau2, spread=spread
     )
     return PlaceboTest(
         estimate=float(np.exp(d_target)),
@@ -192,7 +202,9 @@ def _poisson_pmf(k: np.ndarray, mean: float) -> np.ndarray:
     return np.exp(k * np.log(mean) - mean - special.gammaln(k + 1))
 
 
-def _reject_probability(m: np.ndarray, sd_test: np.ndarray, sd_noise: float, crit: float):
+def _reject_probability(
+    m: np.ndarray, sd_test: np.ndarray, sd_noise: float, crit: float | np.ndarray
+):
     """P(|m + e| > crit * sd_test) for e ~ N(0, sd_noise^2)."""
     if sd_noise <= 0:
         return (np.abs(m) > crit * sd_test).astype(float)
@@ -210,16 +222,85 @@ def _count_law(mean: float) -> tuple[np.ndarray, np.ndarray, float]:
     return np.array([mean]), np.ones(1), 1.0 / (mean + HALF)
 
 
-@functools.lru_cache(maxsize=1024)
-def _variance_scales(df: float) -> np.ndarray:
-    """chi2_df / df at 7 equally likely points: the spread of an estimated variance.
-    Cached per df (every power evaluation of an MDE search asks again); read-only."""
-    if not np.isfinite(df) or df >= _MAX_DF:
-        scales = np.ones(1)
-    else:
-        scales = stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
-    scales.flags.writeable = False
-    return scales
+@functools.lru_cache(maxsize=64)
+def _standard_normals(n_placebos: int) -> np.ndarray:
+    """Fixed standard normal draws (seeded: the same placebos give the same MDE every run)."""
+    rng = np.random.default_rng(_SPREAD_SEED)
+    draws = rng.standard_normal((_SPREAD_DRAWS, n_placebos))
+    draws.setflags(write=False)
+    return draws
+
+
+def _q_profile_roots(d2: np.ndarray, v: np.ndarray, target: float) -> np.ndarray:
+    """:func:`shock_variance` for every row of squared gaps ``d2`` (K, J) at once.
+
+    ``Q(t) = sum_j d2_j / (t + v_j)`` is convex and decreasing, so Newton's method started at
+    0 (left of the root) climbs monotonically to it; rows with ``Q(0) <= target`` give 0.
+    """
+    t = np.zeros(d2.shape[0])
+    active = (d2 / v).sum(axis=1) > target
+    for _ in range(100):
+        w = 1.0 / (t[:, None] + v)
+        q = (d2 * w).sum(axis=1) - target
+        slope = (d2 * w * w).sum(axis=1)
+        step = np.where(active, q / np.where(slope > 0, slope, 1.0), 0.0)
+        t = t + step
+        if np.all(step <= 1e-12 * (1.0 + t)):
+            break
+    return t
+
+
+@functools.lru_cache(maxsize=8)
+def _t_quantile_table(alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """log df and Student's t quantile 1 - alpha/2 on a grid (interpolated: fast per count)."""
+    log_df = np.linspace(0.0, np.log(_MAX_DF), 4000)
+    return log_df, stats.t.ppf(1 - alpha / 2, np.exp(log_df))
+
+
+@dataclass(frozen=True)
+class ShockSpread:
+    """Equally likely values of the test's estimated shock variance in repeated samples
+    (``tau2_hat``), with the variance of each as estimated (``var_tau2``, the inverse Fisher
+    information used by Satterthwaite's df): see :func:`estimated_shock_spread`."""
+
+    tau2_hat: np.ndarray
+    var_tau2: np.ndarray
+    n_placebos: int
+    alpha: float
+
+    def crit(self, v_target: np.ndarray) -> np.ndarray:
+        """The test's critical value for a target Poisson variance ``v_target`` (any shape)
+        at every point (last axis): Student's t with ``max(J, Satterthwaite)`` df, as in
+        :func:`placebo_t_test`."""
+        v = np.asarray(v_target, dtype=float)[..., None]
+        nu = np.clip((self.tau2_hat + v) ** 2 / self.var_tau2, 1.0, _MAX_DF)
+        log_df, quantile = _t_quantile_table(self.alpha)
+        return np.interp(np.log(np.maximum(nu, self.n_placebos)), log_df, quantile)
+
+
+def estimated_shock_spread(tau2: float, v_placebo: np.ndarray, alpha: float) -> ShockSpread:
+    """What the test would use in repeated samples: equally likely values of its estimated
+    shock variance (and their Satterthwaite information).
+
+    Under the model the placebo gaps are ``d_j ~ N(0, tau2 + v_j)``; for
+    :data:`_SPREAD_DRAWS` fixed draws of them the median-unbiased ``tau^2`` is re-estimated
+    exactly as :func:`shock_variance` does (including the floor at 0, often hit with 7
+    placebos). The draws are summarised by the medians of :data:`_SPREAD_POINTS` equal strata.
+    This is the spread of the whole estimated variance ``tau^2 + v_j`` (``chi2_J``-like, as in
+    the noncentral-t power of Student's test), not of ``tau^2`` alone: when the placebos' own
+    Poisson noise dominates, ``tau^2``-hat varies far more than ``tau^2 chi2_J / J``. The
+    critical value is then computed per target count (:meth:`ShockSpread.crit`): the test's
+    df depends on the target's own Poisson variance, which a large change moves.
+    """
+    v = np.asarray(v_placebo, dtype=float)
+    J = v.size
+    if J == 0:
+        return ShockSpread(np.array([tau2]), np.array([np.inf]), 0, alpha)
+    d2 = _standard_normals(J) ** 2 * (tau2 + v)
+    draws = np.sort(_q_profile_roots(d2, v, float(stats.chi2.ppf(0.5, J))))
+    points = np.median(draws.reshape(_SPREAD_POINTS, -1), axis=1)
+    var_tau2 = 2.0 / np.sum((points[:, None] + v[None, :]) ** -2.0, axis=1)
+    return ShockSpread(points, var_tau2, J, alpha)
 
 
 def power_at(
@@ -229,13 +310,15 @@ def power_at(
     other_variance: float,
     crit: float,
     tau2: float = 0.0,
-    df: float = float("inf"),
+    spread: ShockSpread | None = None,
 ) -> float:
     """Power of the placebo t-test when the target's follow-up is ``ratio`` x its null mean.
 
-    ``tau2`` (part of ``other_variance``) is estimated from the placebos: in the test's
-    standard error it spreads as tau2 x chi2_df / df (averaged over 7 points), as in the
-    power of Student's t-test (noncentral t); the Poisson parts are known from the counts.
+    ``tau2`` (part of ``other_variance``) is the true shock variance of the target's gap;
+    the test's standard error uses instead an estimate of it, whose equally likely values
+    and critical values are ``spread`` (:func:`estimated_shock_spread`; None: ``tau2`` as if
+    known, critical value ``crit``). Power is averaged over them, as in the power of
+    Student's t-test (noncentral t); the Poisson parts are known from the counts.
     """
     a, pa, var_a = _count_law(pre_mean)
     b, pb, var_b = _count_law(ratio * post_mean)
@@ -243,9 +326,13 @@ def power_at(
         (post_mean + HALF) / (pre_mean + HALF)
     )
     known = other_variance - tau2 + log_poisson_variance(a[:, None], b[None, :])
-    sd = np.sqrt(known[..., None] + tau2 * _variance_scales(df))
+    if spread is None:
+        points, crits = np.array([tau2]), np.array([crit])
+    else:
+        points, crits = spread.tau2_hat, spread.crit(known)
+    sd = np.sqrt(known[..., None] + points)
     noise = float(np.sqrt(other_variance + var_a + var_b))
-    reject = _reject_probability(m[..., None], sd, noise, crit).mean(axis=-1)
+    reject = _reject_probability(m[..., None], sd, noise, crits).mean(axis=-1)
     return float(pa @ reject @ pb)
 
 
@@ -256,7 +343,7 @@ def detectable_ratios(
     crit: float,
     power: float = POWER,
     tau2: float = 0.0,
-    df: float = float("inf"),
+    spread: ShockSpread | None = None,
 ) -> tuple[float, float]:
     """Smallest ratios (increase > 1, decrease < 1) reaching ``power`` (module docstring).
 
@@ -267,13 +354,13 @@ def detectable_ratios(
 
     def gap(log_ratio: float) -> float:
         ratio = float(np.exp(log_ratio))
-        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, df) - power
+        return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, spread) - power
 
     up = float("inf")
     if gap(np.log(MAX_RATIO)) >= 0:
         up = float(np.exp(optimize.brentq(gap, 0.0, np.log(MAX_RATIO), xtol=1e-4)))
     down = float("nan")
-    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, df) >= power:
+    if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, spread) >= power:
         lo = np.log(1 / MAX_RATIO)
         down = float(np.exp(optimize.brentq(gap, lo, 0.0, xtol=1e-4))) if gap(lo) >= 0 else 0.0
     return up, down

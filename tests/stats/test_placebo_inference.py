@@ -10,7 +10,9 @@ import pytest
 from scipy import stats
 
 from medlofte_analysis.stats.placebo_inference import (
+    ShockSpread,
     detectable_ratios,
+    estimated_shock_spread,
     placebo_t_test,
     power_at,
     shock_variance,
@@ -85,3 +87,49 @@ def test_power_at_the_reported_detectable_ratio_is_eighty_percent():
     crit = stats.t.ppf(0.975, 7)
     up, _ = detectable_ratios(20, 20, 0.02, crit)
     assert power_at(up, 20, 20, 0.02, crit) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_estimated_shock_spread_reproduces_the_estimator_on_each_draw():
+    rng = np.random.default_rng(8)
+    v = rng.uniform(0.02, 0.3, 7)
+    spread = estimated_shock_spread(0.03, v, 0.05)
+    points, crits = spread.tau2_hat, spread.crit(0.1)
+    assert points.size == crits.size and np.all(np.diff(points) >= 0)
+    # with 7 noisy placebos the floor at 0 is hit in a good share of samples
+    assert points[0] == 0.0 and points[-1] > 0.03
+    # between the normal and t_7 quantiles (interpolated to 1e-4)
+    assert np.all(crits >= stats.t.ppf(0.975, 1e6) - 1e-4)
+    assert np.all(crits <= stats.t.ppf(0.975, 7) + 1e-4)
+
+
+def test_estimated_shock_spread_narrows_with_many_placebos():
+    spread = estimated_shock_spread(0.04, np.full(400, 0.01), 0.05)
+    assert spread.tau2_hat == pytest.approx(0.04, rel=0.25)
+
+
+def test_spread_critical_value_is_the_tests_own():
+    rng = np.random.default_rng(5)
+    d, v = rng.normal(0, 0.3, 7), rng.uniform(0.02, 0.2, 7)
+    t = placebo_t_test(0.2, 0.4, d, v, 0.05, 5, 5, 0.01)
+    spread = ShockSpread(np.array([t.tau2]), np.array([2 / np.sum((t.tau2 + v) ** -2.0)]), 7, 0.05)
+    crit = float(spread.crit(0.4)[0])
+    assert crit == pytest.approx(stats.t.ppf(0.975, t.df), rel=1e-4)
+
+
+def test_power_at_matches_a_simulation_of_the_test_itself():
+    # SYNTHETIC: 7 placebos d_j ~ N(0, tau2 + v_j), a large target (normal on the log scale);
+    # the test re-estimates tau2 in each replicate, as the evaluation does.
+    rng = np.random.default_rng(12)
+    tau2, v, v_other, count = 0.02, np.linspace(0.02, 0.2, 7), 0.01, 400.0
+    v_target = v_other + 2 / (count + 0.5)
+    spread = estimated_shock_spread(tau2, v, 0.05)
+    up, _ = detectable_ratios(count, count, tau2 + v_other, 1.96, tau2=tau2, spread=spread)
+    reps, hits = 3000, 0
+    for _ in range(reps):
+        d_placebo = rng.normal(0, np.sqrt(tau2 + v))
+        d_target = np.log(up) + rng.normal(0, np.sqrt(tau2 + v_target))
+        hits += (
+            placebo_t_test(d_target, v_target, d_placebo, v, 0.05, count, count, v_other).p_value
+            <= 0.05
+        )
+    assert hits / reps == pytest.approx(0.8, abs=0.03)  # Monte Carlo SE 0.007

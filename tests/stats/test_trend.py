@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from medlofte_analysis.stats.trend import trend_projection
+from medlofte_analysis.stats.dispersion import PooledDispersion
+from medlofte_analysis.stats.trend import effective_shock_df, trend_projection
 
 PRE_YEARS = list(range(2015, 2024))
 PRE_COUNTS = [20, 22, 25, 24, 28, 30, 27, 33, 35]
@@ -158,3 +159,32 @@ def test_without_mde_the_interval_is_the_same_and_the_mdes_nan():
         full.p_value,
     )
     assert math.isnan(bare.mde_increase) and math.isnan(bare.mde_decrease)
+
+
+def test_effective_shock_df_shrinks_with_autocorrelation():
+    assert effective_shock_df(PooledDispersion(0.03, 0.0, 40, 8)) == pytest.approx(40)
+    assert effective_shock_df(PooledDispersion(0.03, 0.5, 40, 8)) == pytest.approx(24)
+
+
+def _power_at_reported_mde(mean: float, followup: int, direction: str, reps: int) -> float:
+    # SYNTHETIC Poisson series (no shocks, known to be none): the test's power at its own MDE
+    rng = np.random.default_rng(31)
+    years, fyears = np.arange(2017, 2023), np.arange(2023, 2023 + followup)
+    shocks = PooledDispersion(0.0, 0.0, 10_000, 100)
+    probe = trend_projection(years, [mean] * 6, [1] * 6, fyears, [mean] * followup,
+                             [1] * followup, shocks=shocks)  # fmt: skip
+    ratio = probe.mde_increase if direction == "increase" else probe.mde_decrease
+    hits = 0
+    for _ in range(reps):
+        pre, post = rng.poisson(mean, 6), rng.poisson(mean * ratio, followup)
+        res = trend_projection(years, pre, [1] * 6, fyears, post, [1] * followup, shocks=shocks)
+        hits += res.p_value <= 0.05
+    return hits / reps
+
+
+def test_power_at_the_reported_increase_is_eighty_percent():
+    assert _power_at_reported_mde(50.0, 1, "increase", 600) == pytest.approx(0.8, abs=0.05)
+
+
+def test_power_at_the_reported_decrease_holds_for_small_counts():
+    assert _power_at_reported_mde(5.0, 2, "decrease", 600) == pytest.approx(0.8, abs=0.05)
