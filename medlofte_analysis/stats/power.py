@@ -102,6 +102,7 @@ def rate_ratio_power(
 #: ratio nor mu0, so one MDE search (and every search with the same inputs) computes each
 #: row of the null law once.
 _NULL_REGIONS: dict[tuple[float, float, float], tuple[np.ndarray, np.ndarray]] = {}
+_NULL_REGIONS_MAX = 4096  # keys kept; beyond that the cache starts afresh (a long session)
 
 
 def _betabinomial_law(
@@ -143,6 +144,8 @@ def _null_regions(
     where the null law ``BetaBin(n, p0 n/theta, (1-p0) n/theta)`` puts at most ``alpha/2`` in
     a tail (the observed total plugged in for the unknown mean total)."""
     key = (p0, theta, alpha)
+    if key not in _NULL_REGIONS and len(_NULL_REGIONS) >= _NULL_REGIONS_MAX:
+        _NULL_REGIONS.clear()
     lo, hi = _NULL_REGIONS.get(key, (np.empty(0), np.empty(0)))
     if lo.size <= hi_n:
         pad = np.full(hi_n + 1 - lo.size, np.nan)
