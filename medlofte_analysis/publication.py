@@ -17,16 +17,15 @@ beside the HTML report.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-from medlofte_analysis.config import PROJECT_ROOT, RAW_DIR
+from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
+from medlofte_analysis.report import report_day as report_date
+from medlofte_analysis.report import version_text
 
 NO_CONTACT = "kontaktuppgift saknas i utvärderingsfilen"
 _ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -50,34 +49,6 @@ class PublicationInfo:
     def timestamp(self) -> dt.datetime:
         """The PDF's creation date: the report date at 00:00 UTC."""
         return dt.datetime.combine(self.report_date, dt.time(0), tzinfo=dt.UTC)
-
-
-def report_date(environ: dict[str, str] | None = None) -> dt.date:
-    """`SOURCE_DATE_EPOCH` (seconds since 1970, UTC) when set, else today (UTC)."""
-    epoch = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.datetime.now(tz=dt.UTC).date()
-
-
-def version_text(root: Path = PROJECT_ROOT) -> str:
-    """'medlofte-analysis 0.1.0, commit 2aaba08' (the commit only inside a git checkout)."""
-    try:
-        package = f"medlofte-analysis {metadata.version('medlofte-analysis')}"
-    except metadata.PackageNotFoundError:
-        package = "medlofte-analysis (version okänd)"
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{package}, commit {commit}" if commit else package
 
 
 def latest_retrieval(raw_dir: Path = RAW_DIR) -> str:

@@ -667,9 +667,10 @@ def _long_date(day: datetime.date) -> str:
     return format_date(day, format="long", locale="sv_SE")
 
 
-def report_day() -> datetime.date:
-    """The report's date: SOURCE_DATE_EPOCH when set (reproducible builds), else today (UTC)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+def report_day(environ: dict[str, str] | None = None) -> datetime.date:
+    """The report's date: SOURCE_DATE_EPOCH when set (reproducible builds), else today (UTC).
+    The one date of the HTML, the PDF's cover and the citizen page."""
+    epoch = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC).date()
     return datetime.datetime.now(tz=datetime.UTC).date()
