@@ -10,6 +10,7 @@ them out after a cover with the dates, the version and the contact (`publication
 from __future__ import annotations
 
 import base64
+import re
 import struct
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from medlofte_analysis.report import REMOVE_TAG, number_captions, sources_append
 from medlofte_analysis.typst_pdf import Block, compile_pdf, html_blocks, markdown_blocks
 
 TEMPLATE = "report.typ"
+TABLE_CAPTION = re.compile(r"Tabell \d+\. ")
 LEAD_TAG = "lead"  # notebook 01: the question, the answer and the scorecard
 FIGURE_CAPTION_START = ("Figur", "Diagram")
 TEXT_WIDTH_CM, MAX_FIGURE_HEIGHT_CM = 17.0, 21.0  # A4 less margins; room left for a caption
@@ -102,6 +104,9 @@ def notebook_blocks(notebooks: Sequence[Path]) -> tuple[list[Block], dict[str, b
                     blocks += _output_blocks(output, images, captions)
     for number, table in enumerate(b for b in blocks if b["type"] == "table"):
         table["id"] = number
+    for block in blocks:  # a table's caption is never left alone at the foot of a page
+        if block["type"] == "paragraph" and TABLE_CAPTION.match(_plain(block)):
+            block["sticky"] = True
     return _with_alt_texts(blocks), images
 
 

@@ -163,3 +163,10 @@ def test_captions_are_numbered_in_reading_order_with_the_source_on_its_own_line(
     assert "Figur 1." in text and "Tabell 1." in text
     assert not re.search(r"\b(Figur|Tabell)\.", text)  # none left unnumbered
     assert re.search(r"^Källa: ", text, flags=re.MULTILINE)
+
+
+def test_no_table_caption_is_left_alone_at_the_foot_of_a_page(pages):
+    for number, text in enumerate(pages, start=1):
+        lines = [line for line in text.splitlines() if line.strip()]
+        # the last line is the footer ("… Sida N av M"); the one before it is content
+        assert not re.match(r"Tabell \d+\. ", lines[-2] if len(lines) > 1 else ""), number
