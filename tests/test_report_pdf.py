@@ -78,7 +78,8 @@ def test_every_page_after_the_cover_says_its_number(pages):
 
 def test_the_answer_is_on_the_cover_and_the_summary_follows_it(pages):
     assert "Svaret i korthet" in pages[0] and "Av 7 primära utfall kunde" in pages[0]
-    assert "Sammanfattning" in pages[1] and "Fråga:" in pages[1]
+    assert "Innehåll" in pages[1] and "Sammanfattning" in pages[1]  # printed contents
+    assert "Fråga:" in pages[2]
 
 
 def test_each_page_holds_every_column_header_of_its_tables(info, pages):
