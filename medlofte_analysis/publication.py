@@ -17,18 +17,17 @@ beside the HTML report.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from medlofte_analysis.config import RAW_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
+from medlofte_analysis.report import data_date_text as report_data_date
 from medlofte_analysis.report import report_day as report_date
 from medlofte_analysis.report import version_text
 
 NO_CONTACT = "kontaktuppgift saknas i utvärderingsfilen"
-_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
 @dataclass(frozen=True)
@@ -51,35 +50,9 @@ class PublicationInfo:
         return dt.datetime.combine(self.report_date, dt.time(0), tzinfo=dt.UTC)
 
 
-def latest_retrieval(raw_dir: Path = RAW_DIR) -> str:
-    """The newest ISO date among the sources' retrieval dates, or '' when none has one."""
-    from medlofte_analysis.manifest import read_sources
-
-    dates = [
-        found
-        for source in read_sources(raw_dir).values()
-        for found in _ISO_DATE.findall(source["retrieved"])
-    ]
-    return max(dates, default="")
-
-
 def data_date_text(evaluation: Evaluation, raw_dir: Path = RAW_DIR) -> str:
-    """Which years the figures cover, and when the underlying data were fetched."""
-    frame = evaluation.inputs.indicators
-    own = frame.loc[
-        (frame["municipality_code"] == evaluation.config.municipality)
-        & frame["indicator_id"].isin(evaluation.config.indicators)
-        & frame["value"].notna(),
-        "year",
-    ]
-    newest = (
-        f"Senaste år med värden för kommunen: {int(own.max())}"
-        if len(own)
-        else "Inga värden för kommunen i underlaget"
-    )
-    fetched = latest_retrieval(raw_dir)
-    fetched_text = f"; underlaget senast hämtat {fetched}" if fetched else ""
-    return f"{newest}{fetched_text}"
+    """The same data date as the HTML report's header (`report.data_date_text`)."""
+    return report_data_date(evaluation.config, evaluation.inputs.indicators, raw_dir)
 
 
 def publication_info(

@@ -50,8 +50,8 @@ def test_a_missing_contact_is_said_to_be_missing():
 def test_data_date_names_the_newest_year_and_retrieval():
     evaluation = run_evaluation("evaluations/demo-dalarna.toml")
     info = publication_info(evaluation, dt.date(2026, 1, 2), "v")
-    assert info.data_date.startswith("Senaste år med värden för kommunen: 20")
-    assert "underlaget senast hämtat 20" in info.data_date
+    assert info.data_date.startswith("t.o.m. 20")
+    assert "(källorna hämtade senast " in info.data_date
 
 
 def test_report_date_follows_source_date_epoch():

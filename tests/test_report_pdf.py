@@ -61,7 +61,7 @@ def test_cover_has_the_dates_the_version_and_the_contact(pages):
         "Metoddemonstration",
         "Mora (kommunkod 2062)",
         "Datum för data",
-        "underlaget senast hämtat",
+        "källorna hämtade senast",
         "Rapportens datum",
         "2026-11-27",
         VERSION,
