@@ -409,13 +409,15 @@ def panel_rate_ratio(
     turned into the dispersion of the target's two period totals (:func:`period_dispersion`,
     at the counts expected under no change) and used in :func:`overdispersed_rate_ratio`. The
     shock variance gets the t allowance ``(t_{df,1-alpha/2}/z_{1-alpha/2})^2`` for its pooled
-    df. The MDEs are those of this very test: exact beta-binomial power
-    (:func:`minimum_detectable_ratio`, ``method="exact"``) up to ``EXACT_MAX_TOTAL`` expected
-    events; above, where the test is close to normal on the log scale and the shocks are
-    multiplicative, :func:`_lognormal_mdr` (the shock variance does not shrink with the
-    rate); NaN when ``with_mde`` is False. With no usable panel the dispersion is 1.
+    df. The MDEs are those of this very test
+    (:class:`medlofte_analysis.stats.before_after_power.BeforeAfterPower`): its power when the
+    counts are lognormal-Poisson with the pooled (unadjusted) shocks, the test's dispersion
+    recomputed at every total, and the estimated shock variance varying as in repeated samples;
+    exact enumeration for small counts, normal on the log scale for large. NaN when
+    ``with_mde`` is False. With no usable panel the dispersion is 1.
     """
-    from medlofte_analysis.stats.power import EXACT_MAX_TOTAL, minimum_detectable_ratio
+    from medlofte_analysis.stats.before_after_power import BeforeAfterPower
+    from medlofte_analysis.stats.trend import effective_shock_df
 
     own = panel.loc[panel["unit"] == target].set_index("year")
     base, follow = own.loc[list(baseline_years)], own.loc[list(followup_years)]
@@ -423,10 +425,11 @@ def panel_rate_ratio(
     c1, e1 = float(follow["count"].sum()), float(follow["exposure"].sum())
     pooled = pooled_dispersion(panel, pre_years, trend=False)
     # t allowance for the estimated shock variance (pooled residual df), as in the trend
-    sigma2 = pooled.sigma2
-    if math.isfinite(sigma2) and pooled.df > 0:
+    allowance = 1.0
+    if math.isfinite(pooled.sigma2) and pooled.df > 0:
         z_half = float(stats.norm.ppf(1.0 - alpha / 2.0))
-        sigma2 *= (float(stats.t.ppf(1.0 - alpha / 2.0, pooled.df)) / z_half) ** 2
+        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, pooled.df)) / z_half) ** 2
+    sigma2 = pooled.sigma2 * allowance
     n = c0 + c1
     mu1 = n * e1 / (e0 + e1)
     phi = period_dispersion(
@@ -437,45 +440,13 @@ def panel_rate_ratio(
     )  # fmt: skip
     result = overdispersed_rate_ratio(c1, e1, c0, e0, phi, alpha)
     if not with_mde:
-        mde = [math.nan, math.nan]
-    elif c0 > 0:
-        phi_mde = period_dispersion(
-            sigma2, pooled.rho,
+        mde = (math.nan, math.nan)
+    else:
+        law = BeforeAfterPower.from_panel(
+            c0, e1 / e0, pooled.sigma2, pooled.rho,
             baseline_years, base["exposure"].to_numpy(),
             followup_years, follow["exposure"].to_numpy(),
-            c0, c0 * e1 / e0,
+            allowance, effective_shock_df(pooled), alpha,
         )  # fmt: skip
-        shock = (phi_mde - 1.0) * (1.0 / c0 + e0 / (c0 * e1))
-        if c0 * (1.0 + e1 / e0) <= EXACT_MAX_TOTAL or shock <= 0:
-            mde = [
-                minimum_detectable_ratio(c0, e1 / e0, phi_mde, alpha, power, d, method="exact")
-                for d in ("increase", "decrease")
-            ]
-        else:
-            mde = [_lognormal_mdr(c0, e1 / e0, shock, alpha, power, d) for d in (1.0, -1.0)]
-    else:
-        mde = [math.inf, 0.0]
+        mde = law.detectable(power)
     return PanelRateRatio(result, pooled, phi, mde[0], mde[1])
-
-
-def _lognormal_mdr(
-    mu0: float, exposure_ratio: float, shock: float, alpha: float, power: float, sign: float
-) -> float:
-    """Ratio detected with probability ``power`` when ``ln RR_hat ~ N(ln R, s(R)^2)``,
-    ``s(R)^2 = 1/mu0 + 1/(R mu0 r) + shock`` (multiplicative year shocks: their variance
-    ``shock`` is the same at every R), against the critical value ``z s(1)``. Returns 0 for a
-    decrease that no ratio reaches (power has a maximum as R -> 0)."""
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
-    mu1 = mu0 * exposure_ratio
-    crit = z * math.sqrt(1.0 / mu0 + 1.0 / mu1 + shock)
-
-    def gap(log_r: float) -> float:
-        sd = math.sqrt(1.0 / mu0 + 1.0 / (math.exp(log_r) * mu1) + shock)
-        return float(stats.norm.sf((crit - abs(log_r)) / sd)) - power
-
-    if sign > 0:
-        return math.exp(optimize.brentq(gap, 0.0, 50.0, xtol=1e-8)) if gap(50.0) > 0 else math.inf
-    res = optimize.minimize_scalar(lambda lr: -gap(lr), bounds=(-50.0, -1e-9), method="bounded")
-    if -res.fun < 0:
-        return 0.0
-    return math.exp(optimize.brentq(gap, float(res.x), 0.0, xtol=1e-8))
