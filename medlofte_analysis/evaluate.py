@@ -317,7 +317,9 @@ P_VALUE_RULE_NOTE = (
 )
 
 
-def _shocks_note(pooled: PooledDispersion, pre_years: tuple[int, ...], phi: float) -> str:
+def _shocks_note(
+    pooled: PooledDispersion, pre_years: tuple[int, ...], phi: float, shock_df: float
+) -> str:
     """Swedish: which overdispersion estimate the single-municipality methods used."""
     if not math.isfinite(pooled.sigma2):
         return (
@@ -328,7 +330,8 @@ def _shocks_note(pooled: PooledDispersion, pre_years: tuple[int, ...], phi: floa
         f"Överspridning skattad gemensamt ur {pooled.n_units} kommuners år "
         f"{years_label(pre_years)} (årsvariation σ² = {_sv(pooled.sigma2, '.3f')} på "
         f"log-skala, autokorrelation {_sv(pooled.rho, '.2f')}); för kommunens perioder blir "
-        f"överspridningsfaktorn {_sv(phi, '.2f')}."
+        f"överspridningsfaktorn {_sv(phi, '.2f')}, där osäkerheten i skattningen är inräknad "
+        f"(den motsvarar {_sv(shock_df, '.0f')} frihetsgrader)."
     )
 
 
@@ -426,7 +429,9 @@ def _count_methods(
         panel, target, base_years, follow_years, pre_years, alpha=config.alpha
     )
     result = before_after.result
-    shocks_note = _shocks_note(before_after.pooled, pre_years, before_after.dispersion)
+    shocks_note = _shocks_note(
+        before_after.pooled, pre_years, before_after.dispersion, before_after.shock_df
+    )
     pre_own = own.loc[[y for y in pre_years if y in own.index and pd.notna(own.loc[y, "count"])]]
     trend = _trend(pre_own, own, follow_years, before_after.pooled, config.alpha)
     row.update(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PooledDispersion", "pooled_dispersion", "shock_correlation"]
+__all__ = ["PooledDispersion", "contrast_shock_df", "pooled_dispersion", "shock_correlation"]
 
 MAX_RHO = 0.9
 
@@ -45,6 +45,7 @@ class PooledDispersion:
     df: int
     n_units: int
     note: str = ""
+    leave_one_out: tuple[tuple[float, float], ...] = ()
 
     @property
     def kappa(self) -> float:
@@ -108,7 +109,11 @@ def _unit_moments(y: bytes, e: bytes, t: bytes, grid: bytes, p: int) -> dict:
 
 
 def pooled_dispersion(
-    frame: pd.DataFrame, years: tuple[int, ...] | list[int], *, trend: bool = False
+    frame: pd.DataFrame,
+    years: tuple[int, ...] | list[int],
+    *,
+    trend: bool = False,
+    jackknife: bool = False,
 ) -> PooledDispersion:
     """Pool the shock variance and autocorrelation over the units of ``frame``.
 
@@ -153,7 +158,19 @@ def pooled_dispersion(
         units.append(_unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p))
     if not units:
         return PooledDispersion(math.nan, 0.0, 0, 0, "no unit with enough years to pool")
-    df = np.array([u["df"] for u in units], dtype=float)
+    df = sum(u["df"] for u in units)
+    sigma2, rho = _pool(units, grid)
+    leave_one_out: tuple[tuple[float, float], ...] = ()
+    if jackknife and len(units) >= 3:
+        leave_one_out = tuple(_pool(units[:i] + units[i + 1 :], grid) for i in range(len(units)))
+    return PooledDispersion(
+        sigma2=sigma2, rho=rho, df=int(df), n_units=len(units), note="",
+        leave_one_out=leave_one_out,
+    )  # fmt: skip
+
+
+def _pool(units: list[dict], grid: np.ndarray) -> tuple[float, float]:
+    """``(sigma2, rho)`` from the units' moments (:func:`pooled_dispersion`)."""
     m = np.array([u["m"] for u in units])
     kappa0 = max(0.0, float(np.mean((np.array([u["phi"] for u in units]) - 1.0) / m)))
     w = 1.0 / (1.0 + kappa0 * m) ** 2
@@ -166,20 +183,52 @@ def pooled_dispersion(
     h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
     # The grid search over rho, every rho at once: corr[r] = rho_r^|t - s|; the first rho
     # with the smallest miss wins (NaN misses never do; none finite -> rho = kappa = 0).
-    rhos = np.arange(0.0, MAX_RHO + 1e-9, 0.01)
-    corr = rhos[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
+    corr = _RHOS[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
     size = grid.size * grid.size
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (s2 - t0) / (corr * ga).reshape(rhos.size, size).sum(axis=1)
+        ratio = (s2 - t0) / (corr * ga).reshape(_RHOS.size, size).sum(axis=1)
         kappas = np.where(ratio > 0.0, ratio, 0.0)
-        misses = np.abs(s1 - l0 - kappas * (corr * h).reshape(rhos.size, size).sum(axis=1))
+        misses = np.abs(s1 - l0 - kappas * (corr * h).reshape(_RHOS.size, size).sum(axis=1))
     valid = misses < math.inf
     rho, kappa = 0.0, 0.0
     if valid.any():
         best = int(np.flatnonzero(valid & (misses == misses[valid].min()))[0])
-        rho, kappa = float(rhos[best]), float(kappas[best])
+        rho, kappa = float(_RHOS[best]), float(kappas[best])
     if kappa == 0.0:
         rho = 0.0
-    return PooledDispersion(
-        sigma2=math.log1p(kappa), rho=rho, df=int(df.sum()), n_units=len(units), note=""
-    )
+    return math.log1p(kappa), rho
+
+
+_RHOS = np.arange(0.0, MAX_RHO + 1e-9, 0.01)
+
+
+def contrast_shock_df(
+    pooled: PooledDispersion, years: np.ndarray, weights: np.ndarray, max_df: float
+) -> float:
+    """Degrees of freedom of the estimated shock variance of a contrast ``sum_t w_t u_t``.
+
+    ``omega = sigma2 w' R(rho) w`` is estimated with ``sigma2`` and ``rho`` together, and
+    ``rho`` from a short series is noisy: the estimate varies far more than ``chi2_df / df``
+    with the pooled residual df (coefficient of variation 0.3-0.7 instead of 0.2-0.25 on
+    simulated panels shaped like the Dalarna data). The variance of ``omega`` is estimated
+    by the leave-one-unit-out jackknife (Efron & Stein 1981; Shao & Tu 1995, ch. 2) over the
+    units of :func:`pooled_dispersion` (``jackknife=True``), and turned into
+    Satterthwaite's ``nu = 2 omega^2 / Var(omega)`` (Satterthwaite 1946), kept within
+    ``[2, max_df]``. Without jackknife values (fewer than 3 units) ``max_df``.
+    """
+    if not pooled.leave_one_out or not pooled.sigma2 > 0:
+        return float(max_df)
+    years = np.asarray(years, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    lag = np.abs(years[:, None] - years[None, :])
+
+    def omega(sigma2: float, rho: float) -> float:
+        return sigma2 * float(weights @ (rho**lag) @ weights)
+
+    values = np.array([omega(s2, r) for s2, r in pooled.leave_one_out])
+    n = values.size
+    variance = (n - 1) / n * float(np.sum((values - values.mean()) ** 2))
+    estimate = omega(pooled.sigma2, pooled.rho)
+    if variance <= 0:
+        return float(max_df)
+    return float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))

@@ -37,7 +37,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from medlofte_analysis.stats.dispersion import PooledDispersion, pooled_dispersion
+from medlofte_analysis.stats.dispersion import (
+    PooledDispersion,
+    contrast_shock_df,
+    pooled_dispersion,
+    shock_correlation,
+)
 
 __all__ = [
     "RateRatio",
@@ -380,7 +385,9 @@ class PanelRateRatio:
     """Before–after in one unit with the dispersion borrowed from a panel.
 
     ``pooled`` is the panel's shock estimate, ``dispersion`` the phi applied to the target's
-    period totals, ``mde_*`` the minimum detectable ratios (80 % power) of the test run.
+    period totals, ``mde_*`` the minimum detectable ratios (80 % power) of the test run,
+    ``shock_df`` the degrees of freedom of the estimated shock variance of the two periods'
+    contrast (:func:`medlofte_analysis.stats.dispersion.contrast_shock_df`).
     """
 
     result: RateRatio
@@ -388,6 +395,7 @@ class PanelRateRatio:
     dispersion: float
     mde_increase: float
     mde_decrease: float
+    shock_df: float = math.nan
 
 
 def panel_rate_ratio(
@@ -408,34 +416,39 @@ def panel_rate_ratio(
     (:func:`medlofte_analysis.stats.dispersion.pooled_dispersion`, constant rate per unit),
     turned into the dispersion of the target's two period totals (:func:`period_dispersion`,
     at the counts expected under no change) and used in :func:`overdispersed_rate_ratio`. The
-    shock variance gets the t allowance ``(t_{df,1-alpha/2}/z_{1-alpha/2})^2`` for its pooled
-    df. The MDEs are those of this very test
+    shock variance gets the allowance for being estimated
+    (:func:`medlofte_analysis.stats.before_after_power.shock_allowance`: Satterthwaite's df for
+    the Poisson part plus the shock part, the shock part's df from the jackknife over the
+    panel's units, :func:`medlofte_analysis.stats.dispersion.contrast_shock_df`). The MDEs
+    are those of this very test
     (:class:`medlofte_analysis.stats.before_after_power.BeforeAfterPower`): its power when the
     counts are lognormal-Poisson with the pooled (unadjusted) shocks, the test's dispersion
     recomputed at every total, and the estimated shock variance varying as in repeated samples;
     exact enumeration for small counts, normal on the log scale for large. NaN when
     ``with_mde`` is False. With no usable panel the dispersion is 1.
     """
-    from medlofte_analysis.stats.before_after_power import BeforeAfterPower
-    from medlofte_analysis.stats.trend import effective_shock_df
+    from medlofte_analysis.stats.before_after_power import BeforeAfterPower, shock_allowance
 
     own = panel.loc[panel["unit"] == target].set_index("year")
     base, follow = own.loc[list(baseline_years)], own.loc[list(followup_years)]
     c0, e0 = float(base["count"].sum()), float(base["exposure"].sum())
     c1, e1 = float(follow["count"].sum()), float(follow["exposure"].sum())
-    pooled = pooled_dispersion(panel, pre_years, trend=False)
-    # t allowance for the estimated shock variance (pooled residual df), as in the trend
-    allowance = 1.0
-    if math.isfinite(pooled.sigma2) and pooled.df > 0:
-        z_half = float(stats.norm.ppf(1.0 - alpha / 2.0))
-        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, pooled.df)) / z_half) ** 2
-    sigma2 = pooled.sigma2 * allowance
+    pooled = pooled_dispersion(panel, pre_years, trend=False, jackknife=True)
+    exposures = (base["exposure"].to_numpy(), follow["exposure"].to_numpy())
+    years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
+    weights = np.concatenate([-exposures[0] / e0, exposures[1] / e1])
+    shock_df = contrast_shock_df(pooled, years, weights, max_df=max(pooled.df, 1))
     n = c0 + c1
     mu1 = n * e1 / (e0 + e1)
+    # allowance for the estimated shock variance, its df from the jackknife (Satterthwaite)
+    sigma2 = pooled.sigma2
+    if math.isfinite(sigma2) and sigma2 > 0 and n > 0:
+        omega = sigma2 * float(weights @ shock_correlation(years, pooled.rho) @ weights)
+        poisson = 1.0 / (n - mu1) + 1.0 / mu1 if 0 < mu1 < n else math.inf
+        sigma2 *= shock_allowance(omega, poisson, shock_df, alpha)
     phi = period_dispersion(
         sigma2, pooled.rho,
-        baseline_years, base["exposure"].to_numpy(),
-        followup_years, follow["exposure"].to_numpy(),
+        baseline_years, exposures[0], followup_years, exposures[1],
         n - mu1, mu1,
     )  # fmt: skip
     result = overdispersed_rate_ratio(c1, e1, c0, e0, phi, alpha)
@@ -444,9 +457,8 @@ def panel_rate_ratio(
     else:
         law = BeforeAfterPower.from_panel(
             c0, e1 / e0, pooled.sigma2, pooled.rho,
-            baseline_years, base["exposure"].to_numpy(),
-            followup_years, follow["exposure"].to_numpy(),
-            allowance, effective_shock_df(pooled), alpha,
+            baseline_years, exposures[0], followup_years, exposures[1],
+            shock_df, alpha,
         )  # fmt: skip
         mde = law.detectable(power)
-    return PanelRateRatio(result, pooled, phi, mde[0], mde[1])
+    return PanelRateRatio(result, pooled, phi, mde[0], mde[1], shock_df)

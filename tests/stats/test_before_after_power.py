@@ -75,7 +75,7 @@ def test_no_baseline_events_nothing_detectable():
 def test_shocks_of_several_years_from_panel():
     law = BeforeAfterPower.from_panel(
         20.0, 1 / 3, 0.03, 0.5, (2019, 2020, 2021), np.ones(3), (2022,), np.ones(1),
-        1.0, 1e9, 0.05,
+        1e9, 0.05,
     )  # fmt: skip
     corr = 0.5 ** np.abs(np.subtract.outer([2019, 2020, 2021], [2019, 2020, 2021]))
     assert law.var0 == pytest.approx(0.03 * corr.sum() / 9)
@@ -98,3 +98,21 @@ def test_critical_counts_match_scipy_betabinom(p0, omega):
         k = np.arange(n + 1)
         assert lo[n] == np.sum(law.cdf(k) <= 0.025 * (1 + 1e-12)) - 1
         assert hi[n] == n + 1 - np.sum(law.sf(k - 1) <= 0.025 * (1 + 1e-12))
+
+
+def test_allowance_gives_student_t_width():
+    from scipy import stats
+
+    from medlofte_analysis.stats.before_after_power import shock_allowance
+
+    omega, poisson, df = 0.04, 0.1, 6.0
+    f = shock_allowance(omega, poisson, df, 0.05)
+    nu = (poisson + omega) ** 2 / (omega**2 / df)
+    width = stats.t.ppf(0.975, nu) * math.sqrt(poisson + omega)
+    assert 1.96 * math.sqrt(poisson + f * omega) == pytest.approx(width, rel=1e-3)
+
+
+def test_allowance_is_one_without_shock():
+    from medlofte_analysis.stats.before_after_power import shock_allowance
+
+    assert shock_allowance(0.0, 0.1, 5.0, 0.05) == 1.0
