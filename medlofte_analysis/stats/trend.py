@@ -311,8 +311,13 @@ def trend_projection(
         # beta_hat - beta ~ A (u_pre + eps_pre / mu_pre): its covariance in repeated samples
         corr_pre = corr[:n_pre, :n_pre]
         cov_repeated = info_inv + shocks.sigma2 * a_matrix @ corr_pre @ a_matrix.T
-        noise_log = param_log + shock_log
         estimation_log = float(xbar @ cov_repeated @ xbar)
+        # the follow-up's log shock s = w' u_f given the projection's error p = xbar' delta:
+        # s | p ~ N(coupling * p, eta_log) (Gaussian conditioning; rho links them)
+        follow_log = shocks.sigma2 * float(weights @ corr[n_pre:, n_pre:] @ weights)
+        shared = shocks.sigma2 * float((a_matrix.T @ xbar) @ corr[:n_pre, n_pre:] @ weights)
+        coupling = shared / estimation_log if estimation_log > 0 else 0.0
+        eta_log = max(follow_log - coupling * shared, 0.0)
 
         def margins(mu_p: np.ndarray, mu_fol: np.ndarray) -> np.ndarray:
             param_k, shock_k = _fit_margins(x_pre, x_f, mu_p, mu_fol, corr)
@@ -324,6 +329,7 @@ def trend_projection(
         var_total = allowance * (float(grad @ cov @ grad) + phi * total)
         noise_log = max(0.0, var_total / allowance - total) / (total * total)
         estimation_log = float(grad @ cov @ grad) / (total * total)
+        coupling, eta_log = 0.0, max(noise_log - estimation_log, 0.0)
         cov_repeated = cov
         own_phi = phi
 
@@ -356,17 +362,13 @@ def trend_projection(
             )
 
     if with_mde:
-        means, variances, node_weights = _repeated_tests(
-            beta, cov_repeated, x_f.T @ (mu_f / total), x_pre, np.log(pe), x_f, np.log(fe), margins
-        )
+        means, variances, node_weights, shifts = _repeated_tests(
+            beta, cov_repeated, x_f.T @ (mu_f / total), x_pre, np.log(pe), x_f, np.log(fe),
+            margins, coupling,
+        )  # fmt: skip
         law = _RepeatedTest(
-            total,
-            means,
-            variances,
-            node_weights,
-            max(noise_log - estimation_log, 0.0),
-            float(alpha),
-        )
+            total, means, variances, node_weights, shifts, eta_log, float(alpha)
+        )  # fmt: skip
         mde = [law.detectable(power, d) for d in ("increase", "decrease")]
     else:
         mde = [nan, nan]
@@ -490,7 +492,8 @@ def _repeated_tests(
     x_f: np.ndarray,
     log_followup_exposure: np.ndarray,
     margins: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    coupling: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The test in repeated samples: projected totals, the test's variances and weights.
 
     A repeated sample's coefficients are ``beta + delta``, ``delta ~ N(0, cov_repeated)``
@@ -500,7 +503,8 @@ def _repeated_tests(
     moves the margin). At each node the projection ``T'`` and the margin come from that
     sample's own fit (``margins(mu_pre, mu_f)`` -> one column per point of the estimated
     shock variance's spread), as the test computes them: a low projection comes with a
-    wider margin.
+    wider margin. ``shifts``: the follow-up's expected log shock given that sample's
+    projection error (``coupling * xbar' delta``).
     """
     # delta = g z1 + h z2: z1 moves the projection (xbar' delta = sqrt(v) z1), z2 only
     # the rest of the fit (its margin), so z2 needs few nodes
@@ -517,10 +521,12 @@ def _repeated_tests(
     margin = margins(mu_pre, mu_f)
     means = mu_f.sum(axis=1)[:, None] * np.ones_like(margin)
     weights = np.outer(w_minor, w_major).ravel()[:, None] / margin.shape[1]
+    shifts = coupling * (betas - beta[None, :]) @ xbar
     return (
         means.ravel(),
         (means + means * means * margin).ravel(),
         (weights * np.ones_like(margin)).ravel(),
+        (shifts[:, None] * np.ones_like(margin)).ravel(),
     )
 
 
@@ -531,7 +537,7 @@ class _RepeatedTest:
     Taking the fitted projection ``T`` as the truth: repeated samples project ``means`` with
     the test's ``variances`` (nodes of :func:`_repeated_tests`, with their ``weights``), and
     the follow-up total is ``Y ~ Poisson(R T exp(eta))``, ``eta`` normal (mean one) with the
-    log-variance ``eta_log`` of the follow-up shocks beyond what the fit's error shares.
+    log-variance ``eta_log`` and the mean ``shifts`` given each sample's projection error.
     The Poisson tails beyond the critical counts are exact; ``eta`` is integrated by
     Gauss-Hermite quadrature.
     """
@@ -540,22 +546,29 @@ class _RepeatedTest:
     means: np.ndarray
     variances: np.ndarray
     weights: np.ndarray
+    shifts: np.ndarray
     eta_log: float
     alpha: float
 
     @functools.cached_property
-    def _critical(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Distinct lower and upper critical counts with the summed weights of their nodes
-        (nodes that cannot reject low, ``lo = -1``, dropped)."""
+    def _critical(self) -> tuple[np.ndarray, ...]:
+        """Distinct (shift, lower critical count) and (shift, upper critical count) pairs
+        with the summed weights of their points (points that cannot reject low dropped)."""
         lo, hi = _critical_counts(self.means, self.variances, self.alpha)
         keep = lo >= 0
-        lo_values, lo_index = np.unique(lo[keep], return_inverse=True)
-        hi_values, hi_index = np.unique(hi, return_inverse=True)
+        low, low_index = np.unique(
+            np.column_stack([self.shifts[keep], lo[keep]]), axis=0, return_inverse=True
+        )
+        high, high_index = np.unique(
+            np.column_stack([self.shifts, hi]), axis=0, return_inverse=True
+        )
         return (
-            lo_values,
-            np.bincount(lo_index.ravel(), self.weights[keep], lo_values.size),
-            hi_values,
-            np.bincount(hi_index.ravel(), self.weights, hi_values.size),
+            low[:, 0],
+            low[:, 1],
+            np.bincount(low_index.ravel(), self.weights[keep], len(low)),
+            high[:, 0],
+            high[:, 1],
+            np.bincount(high_index.ravel(), self.weights, len(high)),
         )
 
     @functools.cached_property
@@ -565,11 +578,11 @@ class _RepeatedTest:
 
     def power(self, log_r: float) -> float:
         """Rejection probability when the true ratio is ``exp(log_r)``."""
-        lo, lo_weights, hi, hi_weights = self._critical
+        lo_shift, lo, lo_weights, hi_shift, hi, hi_weights = self._critical
         eta, w_eta = self._eta
-        mean = self.total * np.exp(log_r + eta)[None, :]
-        low = lo_weights @ special.pdtr(lo[:, None], mean)
-        high = hi_weights @ special.pdtrc(hi[:, None] - 1.0, mean)
+        base = self.total * math.exp(log_r) * np.exp(eta)[None, :]
+        low = lo_weights @ special.pdtr(lo[:, None], base * np.exp(lo_shift)[:, None])
+        high = hi_weights @ special.pdtrc(hi[:, None] - 1.0, base * np.exp(hi_shift)[:, None])
         return float((low + high) @ w_eta)
 
     def detectable(self, power: float, direction: str) -> float:
