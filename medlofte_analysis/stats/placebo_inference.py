@@ -61,7 +61,20 @@ a year: there the estimate of ``tau^2`` is much more often 0 than normal gaps im
 at 5 events, 7 placebos: 60 % zeros and mean 0.096 across simulated panels, against 41 % and
 0.24 predicted), so the reported increase was too large and its simulated power 84-89 %
 instead of 80 % (calibration suite, difference-in-differences at 5 events, 4 of 8 cells over
-85 %). With the counts drawn, those cells give 79-85 % (400 replicates; see the suite).
+85 %). With the counts drawn, those cells give 80-84 % (calibration suite, 500 replicates,
+seed 20261127; synthetic control at 5 events 75-83 %, was up to 86.5 %).
+
+What the calibration still shows (500 replicates): increases at 20-100 events a year reach
+73-83 % (mean 78 %) for difference-in-differences and 71-81 % (mean 77 %) for the synthetic
+control, decreases 76-84 %. Diagnosis (synthetic control, 7 units): the model's power
+averaged over simulated panels matches the simulated power (72 % against 73 % at 100 events,
+ratio 2.22), but the estimated ``tau^2`` has a heavier upper tail across panels than its
+re-estimation on independent placebo draws (upper strata about a third larger): with the
+simulated spread in place of the model's, the power at the median reported increase is 74 %
+instead of 79 % (20 events, 1 follow-up year; simulated 73 %). It is not the spread of unit
+sizes (panels of equal units give 75-77 %); the placebo gaps are correlated (about -0.15:
+each placebo's pool holds the others), which independent draws ignore. Drawing every unit's
+counts jointly and recomputing all placebo gaps from them is the next step.
 
 :func:`detectable_ratios` returns ``inf`` / ``nan`` when no increase / decrease of any size
 reaches 80 % power: then the report says that none is detectable.
