@@ -71,10 +71,13 @@ averaged over simulated panels matches the simulated power (72 % against 73 % at
 ratio 2.22), but the estimated ``tau^2`` has a heavier upper tail across panels than its
 re-estimation on independent placebo draws (upper strata about a third larger): with the
 simulated spread in place of the model's, the power at the median reported increase is 74 %
-instead of 79 % (20 events, 1 follow-up year; simulated 73 %). It is not the spread of unit
-sizes (panels of equal units give 75-77 %); the placebo gaps are correlated (about -0.15:
-each placebo's pool holds the others), which independent draws ignore. Drawing every unit's
-counts jointly and recomputing all placebo gaps from them is the next step.
+instead of 79 % (20 events, 1 follow-up year; simulated 73 %). Across panels the estimate's
+median (0.043) lies below the placebos' mean excess variance (0.060) while its upper quantiles
+match the model's at 0.060: placebos unequally noisy (a few large gaps), which one common
+``tau^2`` cannot represent. Ruled out: the spread of unit sizes (panels of equal units still
+give 75-77 %) and the correlation of the placebo gaps (about -0.15, each placebo's pool holds
+the others; it widens the spread of the estimate by only 3-5 %). Modelling unequal placebo
+variances in the draws is the next step.
 
 :func:`detectable_ratios` returns ``inf`` / ``nan`` when no increase / decrease of any size
 reaches 80 % power: then the report says that none is detectable.
