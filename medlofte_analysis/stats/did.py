@@ -58,6 +58,7 @@ from scipy import stats
 
 from medlofte_analysis.stats.placebo_inference import (
     HALF,
+    PlaceboCounts,
     PlaceboTest,
     log_poisson_variance,
     placebo_t_test,
@@ -427,7 +428,9 @@ def placebo_difference_in_differences(
     the other comparison units (the target never in its pool). The test, its interval and
     its detectable change are :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`
     (Conley & Taber 2011; Ferman & Pinto 2019): valid with one treated unit and serially
-    correlated shocks.
+    correlated shocks. For the detectable change, each placebo's expected counts under the
+    null (its total split as its pool's rates changed) let the power calculation redraw the
+    placebos' own counts (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboCounts`).
 
     Parameters as :func:`difference_in_differences`. Comparison units missing a year are
     left out (named in ``note``); fewer than 2 complete comparison units give ``test=None``.
@@ -500,7 +503,15 @@ def placebo_difference_in_differences(
     pool = [c_pre.sum(), c_post.sum(), e_pre.sum(), e_post.sum()]
     loo = [pool[0] - c_pre, pool[1] - c_post, pool[2] - e_pre, pool[3] - e_post]
     d_placebo = _log_rate_change(c_pre, c_post, e_pre, e_post) - _log_rate_change(*loo)
-    v_placebo = log_poisson_variance(c_pre, c_post, loo[0], loo[1])
+    v_pool_placebo = log_poisson_variance(loo[0], loo[1])
+    v_placebo = log_poisson_variance(c_pre, c_post) + v_pool_placebo
+    # Each placebo's expected counts under the null: its total split as its pool's rates
+    # changed (the maximum-likelihood fit of no change of its own, given its total).
+    post_share = e_post * (loo[1] + HALF) / loo[3] / (e_pre * (loo[0] + HALF) / loo[2])
+    total = c_pre + c_post
+    placebo_counts = PlaceboCounts(
+        total / (1 + post_share), total * post_share / (1 + post_share), v_pool_placebo
+    )
     t_pre, t_post = float(counts[t_idx, 0]), float(counts[t_idx, 1])
     te_pre, te_post = float(exposure[t_idx, 0]), float(exposure[t_idx, 1])
     pool_change = _log_rate_change(*(np.array(x) for x in pool))
@@ -516,6 +527,7 @@ def placebo_difference_in_differences(
         t_pre,
         max(float(post_expected), 0.0),
         v_pool,
+        placebo_counts,
     )
     if len(base) == 1:
         notes.append("single baseline year: the estimate rests on one year")

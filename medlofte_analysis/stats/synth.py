@@ -74,6 +74,7 @@ import pandas as pd
 
 from medlofte_analysis.stats.placebo_inference import (
     HALF,
+    PlaceboCounts,
     PlaceboTest,
     log_poisson_variance,
     placebo_t_test,
@@ -710,6 +711,9 @@ def gap_test(
     :func:`~medlofte_analysis.stats.placebo_inference.placebo_t_test`: the statistic is the
     size of the follow-up gap, not the post/pre RMSPE ratio, so a close pre-period fit (or an
     interpolating one) cannot make it look significant (the problem Abadie 2021 §7 warns of).
+    For the detectable change each placebo is described, like the target, by its baseline
+    count, its counterfactual follow-up count and its synthetic control's Poisson variance
+    (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboCounts`).
     """
     years = pre + post
     n_pre = len(pre)
@@ -748,4 +752,5 @@ def gap_test(
         pre_count[0],
         expected[0],
         float(v_synthetic[0]),
+        PlaceboCounts(pre_count[1:][usable], expected[1:][usable], v_synthetic[1:][usable]),
     )

@@ -275,3 +275,28 @@ def test_placebo_did_needs_two_comparison_units():
     p = _two_by_two(12, 25, 300, 310)
     r = placebo_difference_in_differences(p, "0330", [2022], [2024])
     assert r.test is None and "fewer than 2 comparison units" in r.note
+
+
+def test_placebo_did_power_redraws_each_placebo_around_its_null_fit(monkeypatch):
+    # Each placebo's expected counts keep its observed total and change as its pool's rate
+    # did (times its own exposure ratio): the null fit the power calculation redraws from.
+    from medlofte_analysis.stats import did
+
+    seen = []
+    real = did.placebo_t_test
+    monkeypatch.setattr(did, "placebo_t_test", lambda *a: seen.append(a[-1]) or real(*a))
+    p = _sim_panel(np.random.default_rng(3), n_units=4, years=range(2021, 2025))
+    placebo_difference_in_differences(p, "u0", [2021, 2022], [2023, 2024])
+    counts = seen[0]
+    comparison = p[p["unit"] != "u0"]
+    post = comparison["year"] >= 2023
+    own = comparison.groupby([post, comparison["unit"]])[["count", "exposure"]].sum()
+    pre_c, post_c = own.loc[False, "count"].to_numpy(), own.loc[True, "count"].to_numpy()
+    pre_e, post_e = own.loc[False, "exposure"].to_numpy(), own.loc[True, "exposure"].to_numpy()
+    pool_change = (
+        (post_c.sum() - post_c + 0.5)
+        / (post_e.sum() - post_e)
+        / ((pre_c.sum() - pre_c + 0.5) / (pre_e.sum() - pre_e))
+    )
+    np.testing.assert_allclose(counts.pre_mean + counts.post_mean, pre_c + post_c)
+    np.testing.assert_allclose(counts.post_mean / counts.pre_mean, post_e / pre_e * pool_change)
