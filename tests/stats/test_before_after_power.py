@@ -116,3 +116,23 @@ def test_allowance_is_one_without_shock():
     from medlofte_analysis.stats.before_after_power import shock_allowance
 
     assert shock_allowance(0.0, 0.1, 5.0, 0.05) == 1.0
+
+
+def test_power_by_node_agrees_with_full_enumeration():
+    law = _law(15.0, 1.0, var0=0.2, var1=0.2, cov01=0.1, shocks=(0.1, 0.2))
+    assert law._exact_power_by_node(2.5) == pytest.approx(law._exact_power(2.5), abs=2e-3)
+
+
+@pytest.mark.parametrize("p0,omega", [(0.5, 0.01), (0.143, 0.05), (0.667, 0.3)])
+def test_beta_approximate_critical_counts_within_one_count(p0, omega):
+    from scipy import stats
+
+    from medlofte_analysis.stats.before_after_power import _beta_bounds
+
+    lo, hi = _beta_bounds(p0, omega, 0.05, 400, 1001)
+    a, b = 1 / (omega * (1 - p0)), 1 / (omega * p0)
+    for n in (400, 700, 1000):
+        k = np.arange(n + 1)
+        law = stats.betabinom(n, a, b)
+        assert abs(lo[n - 400] - (np.sum(law.cdf(k) <= 0.025 * (1 + 1e-12)) - 1)) <= 1
+        assert abs(hi[n - 400] - (n + 1 - np.sum(law.sf(k - 1) <= 0.025 * (1 + 1e-12)))) <= 1
