@@ -61,6 +61,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
+from medlofte_analysis.stats.dispersion import variance_scales
+
 __all__ = ["BeforeAfterPower", "EXACT_MAX_SMALLER", "EXACT_MAX_TOTAL", "shock_allowance"]
 
 #: Enumerate the counts while the smaller period's expected count under no change is at most
@@ -79,12 +81,6 @@ _N_SCALES = 3
 def _hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = np.polynomial.hermite.hermgauss(n)
     return x * math.sqrt(2.0), w / math.sqrt(math.pi)
-
-
-@functools.lru_cache(maxsize=64)
-def _variance_scales(df: float) -> np.ndarray:
-    """chi2_df / df at :data:`_N_SCALES` equally likely points (an estimated variance)."""
-    return stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
 
 
 def shock_allowance(omega: float, poisson: float, df: float, alpha: float) -> float:
@@ -174,7 +170,7 @@ class BeforeAfterPower:
         var0, var1 = sigma2 * quad(w0, y0, w0, y0), sigma2 * quad(w1, y1, w1, y1)
         cov01 = sigma2 * quad(w0, y0, w1, y1)
         omega = max(var0 + var1 - 2.0 * cov01, 0.0)
-        scales = _variance_scales(float(shock_df)) if shock_df > 0 else np.ones(1)
+        scales = variance_scales(float(shock_df), _N_SCALES) if shock_df > 0 else np.ones(1)
         poisson = 1.0 / mu0 + 1.0 / (mu0 * exposure_ratio) if mu0 > 0 else math.inf
         shocks = [v * shock_allowance(v, poisson, shock_df, alpha) for v in omega * scales]
         return cls(
@@ -266,7 +262,8 @@ class BeforeAfterPower:
             )
         reject = 0.0
         for omega in self.test_shocks:
-            lo, hi = _row_bounds(total, self.p0, omega, self.alpha)
+            lows, highs = _null_bounds(self.p0, omega, self.alpha, total + 1)
+            lo, hi = float(lows[total]), float(highs[total])
             # the rejected counts as log ratios, half a count beyond the last accepted one
             low, high = -math.inf, math.inf
             if lo >= 0:
@@ -280,7 +277,7 @@ class BeforeAfterPower:
         """Probability that the test rejects at ``alpha`` when the true ratio is ``ratio``."""
         if self.mu0 <= 0:
             return math.nan
-        return self._exact_power(ratio) if self.exact else self._normal_power(ratio)
+        return self._exact_or_normal(ratio) if self.exact else self._normal_power(ratio)
 
     def _exact_or_normal(self, ratio: float) -> float:
         """The exact power: enumerated over both counts while they stay below
@@ -457,24 +454,6 @@ def _bounds_rows(
     high = (np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1] <= half) & inside
     lo = start + low.sum(axis=1) - 1
     hi = last + 1 - high.sum(axis=1)
-    return lo, hi
-
-
-@functools.lru_cache(maxsize=4096)
-def _row_bounds(n: int, p0: float, omega: float, alpha: float) -> tuple[float, float]:
-    """:func:`_null_bounds` for one total ``n`` (the normal path's critical counts)."""
-    k = np.arange(n + 1, dtype=float)
-    log_pmf = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-    if omega <= 1e-12:
-        log_pmf = log_pmf + k * math.log(p0) + (n - k) * math.log1p(-p0)
-    else:
-        a, b = 1.0 / (omega * (1.0 - p0)), 1.0 / (omega * p0)
-        log_pmf = log_pmf + special.betaln(k + a, n - k + b) - special.betaln(a, b)
-    pmf = np.exp(log_pmf - log_pmf.max())
-    pmf /= pmf.sum()
-    half = alpha / 2.0 * (1.0 + 1e-12)
-    lo = float(np.sum(np.cumsum(pmf) <= half) - 1)
-    hi = float(n + 1 - np.sum(np.cumsum(pmf[::-1]) <= half))
     return lo, hi
 
 

@@ -29,8 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["PooledDispersion", "contrast_shock_df", "pooled_dispersion", "shock_correlation"]
+__all__ = [
+    "PooledDispersion",
+    "contrast_shock_df",
+    "contrast_variance",
+    "pooled_dispersion",
+    "shock_correlation",
+    "variance_scales",
+]
 
 MAX_RHO = 0.9
 
@@ -57,6 +65,22 @@ def shock_correlation(years: np.ndarray, rho: float) -> np.ndarray:
     """AR(1) correlation matrix ``rho^|t - s|`` of the shocks in the given years."""
     years = np.asarray(years, dtype=float)
     return rho ** np.abs(years[:, None] - years[None, :])
+
+
+def contrast_variance(sigma2: float, rho: float, years: np.ndarray, weights: np.ndarray) -> float:
+    """Shock variance ``sigma2 w' R(rho) w`` of the contrast ``sum_t w_t u_t`` of the yearly
+    log-scale shocks (e.g. follow-up minus baseline period, exposure-weighted)."""
+    weights = np.asarray(weights, dtype=float)
+    return float(sigma2 * (weights @ shock_correlation(years, rho) @ weights))
+
+
+@functools.lru_cache(maxsize=256)
+def variance_scales(df: float, points: int) -> np.ndarray:
+    """``chi2_df / df`` at ``points`` equally likely points (the middles of equal-probability
+    strata): how an estimated variance with ``df`` degrees of freedom varies in repeated
+    samples, for power averaged over it as in the power of Student's t-test. Shared; do not
+    modify the result."""
+    return stats.chi2.ppf((np.arange(points) + 0.5) / points, df) / df
 
 
 def _fit_unit(y: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -218,17 +242,10 @@ def contrast_shock_df(
     """
     if not pooled.leave_one_out or not pooled.sigma2 > 0:
         return float(max_df)
-    years = np.asarray(years, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    lag = np.abs(years[:, None] - years[None, :])
-
-    def omega(sigma2: float, rho: float) -> float:
-        return sigma2 * float(weights @ (rho**lag) @ weights)
-
-    values = np.array([omega(s2, r) for s2, r in pooled.leave_one_out])
+    values = np.array([contrast_variance(s2, r, years, weights) for s2, r in pooled.leave_one_out])
     n = values.size
     variance = (n - 1) / n * float(np.sum((values - values.mean()) ** 2))
-    estimate = omega(pooled.sigma2, pooled.rho)
+    estimate = contrast_variance(pooled.sigma2, pooled.rho, years, weights)
     if variance <= 0:
         return float(max_df)
     return float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))

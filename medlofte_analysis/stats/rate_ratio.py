@@ -40,8 +40,8 @@ from scipy import optimize, special, stats
 from medlofte_analysis.stats.dispersion import (
     PooledDispersion,
     contrast_shock_df,
+    contrast_variance,
     pooled_dispersion,
-    shock_correlation,
 )
 
 __all__ = [
@@ -263,9 +263,7 @@ def period_dispersion(
     e0 = np.asarray(baseline_exposures, dtype=float)
     e1 = np.asarray(followup_exposures, dtype=float)
     years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
-    w = np.concatenate([-e0 / e0.sum(), e1 / e1.sum()])
-    corr = rho ** np.abs(years[:, None] - years[None, :])
-    shock = float(sigma2 * (w @ corr @ w))
+    shock = contrast_variance(sigma2, rho, years, np.concatenate([-e0 / e0.sum(), e1 / e1.sum()]))
     poisson = 1.0 / expected_baseline + 1.0 / expected_followup
     return max(1.0, 1.0 + shock / poisson)
 
@@ -443,7 +441,7 @@ def panel_rate_ratio(
     # allowance for the estimated shock variance, its df from the jackknife (Satterthwaite)
     sigma2 = pooled.sigma2
     if math.isfinite(sigma2) and sigma2 > 0 and n > 0:
-        omega = sigma2 * float(weights @ shock_correlation(years, pooled.rho) @ weights)
+        omega = contrast_variance(sigma2, pooled.rho, years, weights)
         poisson = 1.0 / (n - mu1) + 1.0 / mu1 if 0 < mu1 < n else math.inf
         sigma2 *= shock_allowance(omega, poisson, shock_df, alpha)
     phi = period_dispersion(

@@ -103,7 +103,11 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import optimize, special, stats
 
-from medlofte_analysis.stats.dispersion import PooledDispersion, shock_correlation
+from medlofte_analysis.stats.dispersion import (
+    PooledDispersion,
+    shock_correlation,
+    variance_scales,
+)
 
 __all__ = ["TrendProjection", "effective_shock_df", "trend_projection"]
 
@@ -327,7 +331,7 @@ def trend_projection(
 
         def margins(mu_p: np.ndarray, mu_fol: np.ndarray) -> np.ndarray:
             param_k, shock_k = _fit_margins(x_pre, x_f, mu_p, mu_fol, corr)
-            spread = _variance_scales(shock_df)[None, :]
+            spread = variance_scales(shock_df, _N_SCALES)[None, :]
             return param_k[:, None] + allowance * shocks.sigma2 * shock_k[:, None] * spread
     else:
         grad = x_f.T @ mu_f
@@ -419,11 +423,6 @@ def effective_shock_df(shocks: PooledDispersion) -> float:
     """
     rho = min(max(float(shocks.rho), 0.0), 0.99)
     return max(1.0, shocks.df * (1.0 - rho * rho) / (1.0 + rho * rho))
-
-
-def _variance_scales(df: float) -> np.ndarray:
-    """chi2_df / df at :data:`_N_SCALES` equally likely points (an estimated variance)."""
-    return stats.chi2.ppf((np.arange(_N_SCALES) + 0.5) / _N_SCALES, df) / df
 
 
 def _critical_counts(
