@@ -262,8 +262,9 @@ class BeforeAfterPower:
             )
         reject = 0.0
         for omega in self.test_shocks:
-            lows, highs = _null_bounds(self.p0, omega, self.alpha, total + 1)
-            lo, hi = float(lows[total]), float(highs[total])
+            # one row per total, cached: the whole table up to large totals for every test
+            # shock met in a national run costs more than it saves
+            lo, hi = _row_bounds(total, self.p0, omega, self.alpha)
             # the rejected counts as log ratios, half a count beyond the last accepted one
             low, high = -math.inf, math.inf
             if lo >= 0:
@@ -471,4 +472,22 @@ def _beta_bounds(
     a, b = p0 * size, (1.0 - p0) * size
     lo = np.floor(n * stats.beta.ppf(alpha / 2.0, a, b) - 0.5)
     hi = np.ceil(n * stats.beta.isf(alpha / 2.0, a, b) + 0.5)
+    return lo, hi
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_bounds(n: int, p0: float, omega: float, alpha: float) -> tuple[float, float]:
+    """:func:`_null_bounds` for one total ``n`` (the normal path's critical counts)."""
+    k = np.arange(n + 1, dtype=float)
+    log_pmf = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    if omega <= 1e-12:
+        log_pmf = log_pmf + k * math.log(p0) + (n - k) * math.log1p(-p0)
+    else:
+        a, b = 1.0 / (omega * (1.0 - p0)), 1.0 / (omega * p0)
+        log_pmf = log_pmf + special.betaln(k + a, n - k + b) - special.betaln(a, b)
+    pmf = np.exp(log_pmf - log_pmf.max())
+    pmf /= pmf.sum()
+    half = alpha / 2.0 * (1.0 + 1e-12)
+    lo = float(np.sum(np.cumsum(pmf) <= half) - 1)
+    hi = float(n + 1 - np.sum(np.cumsum(pmf[::-1]) <= half))
     return lo, hi
