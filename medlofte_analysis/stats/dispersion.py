@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "BOOTSTRAP_DRAWS",
+    "bootstrap_contrast_variances",
     "PooledDispersion",
     "contrast_shock_df",
     "contrast_variance",
@@ -54,6 +56,9 @@ class PooledDispersion:
     n_units: int
     note: str = ""
     leave_one_out: tuple[tuple[float, float], ...] = ()
+    #: The units fitted with a constant rate (the panel's grid of years and each unit's
+    #: counts, exposures and years), for :func:`bootstrap_contrast_variances`.
+    fitted: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def kappa(self) -> float:
@@ -101,6 +106,36 @@ def _fit_unit(y: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
     return e * np.exp(x @ beta)
 
 
+def _unit_series(
+    frame: pd.DataFrame, years: tuple[int, ...] | list[int], p: int
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The panel's grid of years and each usable unit's (counts, exposures, years) in year
+    order, units in sorted order (see :func:`pooled_dispersion` for "usable")."""
+    rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
+    grid = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
+    # Each unit's rows in year order, units in sorted order (as groupby(sort=True) on the
+    # year-sorted rows gives them), split with numpy instead of a pandas group per unit.
+    codes, _ = pd.factorize(rows["unit"], sort=True)
+    years_all = rows["year"].to_numpy(dtype=float)
+    order = np.lexsort((years_all, codes))
+    order = order[codes[order] >= 0]  # groupby drops a missing unit
+    counts_all = rows["count"].to_numpy(dtype=float)[order]
+    exposures_all = rows["exposure"].to_numpy(dtype=float)[order]
+    years_all, codes = years_all[order], codes[order]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    series = [
+        (y, e, t)
+        for y, e, t in zip(
+            np.split(counts_all, starts[1:]),
+            np.split(exposures_all, starts[1:]),
+            np.split(years_all, starts[1:]),
+            strict=True,
+        )
+        if y.size >= p + 2 and y.sum() > 0 and not np.any(e <= 0)
+    ]
+    return grid, series
+
+
 @functools.lru_cache(maxsize=8192)
 def _unit_moments(y: bytes, e: bytes, t: bytes, grid: bytes, p: int) -> dict:
     """One unit's contribution to :func:`pooled_dispersion` (counts ``y``, exposures ``e``
@@ -125,6 +160,14 @@ def _unit_moments(y: bytes, e: bytes, t: bytes, grid: bytes, p: int) -> dict:
         "phi": float(np.sum((y - mu) ** 2 / mu) / df),
         "s2": float(resid @ resid),
         "s1": float(resid[1:] @ resid[:-1]),
+        **_moment_matrices(a, c0),
+    }
+
+
+def _moment_matrices(a: np.ndarray, c0: np.ndarray) -> dict:
+    """The expected-moment terms of a unit from ``A = E M D E'`` and ``C0 = E M D M' E'``:
+    traces of the Poisson part (squares, lag-1 products) and the shock part's matrices."""
+    return {
         "t0": float(np.trace(c0)),
         "l0": float(np.trace(c0[1:, :-1])),
         "ga": a.T @ a,
@@ -158,28 +201,11 @@ def pooled_dispersion(
     mean count, ``kappa0`` from a first Pearson-based pass).
     """
     p = 2 if trend else 1
-    rows = frame.loc[frame["year"].isin(list(years))].dropna(subset=["count", "exposure"])
-    grid = np.array(sorted(set(rows["year"].astype(int))), dtype=float)
-    units = []
-    # Each unit's rows in year order, units in sorted order (as groupby(sort=True) on the
-    # year-sorted rows gives them), split with numpy instead of a pandas group per unit.
-    codes, _ = pd.factorize(rows["unit"], sort=True)
-    years_all = rows["year"].to_numpy(dtype=float)
-    order = np.lexsort((years_all, codes))
-    order = order[codes[order] >= 0]  # groupby drops a missing unit
-    counts_all = rows["count"].to_numpy(dtype=float)[order]
-    exposures_all = rows["exposure"].to_numpy(dtype=float)[order]
-    years_all, codes = years_all[order], codes[order]
-    starts = np.flatnonzero(np.diff(codes, prepend=-1))
-    for y, e, t in zip(
-        np.split(counts_all, starts[1:]),
-        np.split(exposures_all, starts[1:]),
-        np.split(years_all, starts[1:]),
-        strict=True,
-    ):
-        if y.size < p + 2 or y.sum() <= 0 or np.any(e <= 0):
-            continue
-        units.append(_unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p))
+    grid, series = _unit_series(frame, years, p)
+    units = [
+        _unit_moments(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes(), p)
+        for y, e, t in series
+    ]
     if not units:
         return PooledDispersion(math.nan, 0.0, 0, 0, "no unit with enough years to pool")
     df = sum(u["df"] for u in units)
@@ -189,7 +215,7 @@ def pooled_dispersion(
         leave_one_out = tuple(_pool(units[:i] + units[i + 1 :], grid) for i in range(len(units)))
     return PooledDispersion(
         sigma2=sigma2, rho=rho, df=int(df), n_units=len(units), note="",
-        leave_one_out=leave_one_out,
+        leave_one_out=leave_one_out, fitted=() if trend else (grid, tuple(series)),
     )  # fmt: skip
 
 
@@ -205,22 +231,51 @@ def _pool(units: list[dict], grid: np.ndarray) -> tuple[float, float]:
     l0 = float(sum(wi * u["l0"] for wi, u in zip(w, units, strict=True)))
     ga = sum(wi * u["ga"] for wi, u in zip(w, units, strict=True))
     h = sum(wi * u["h"] for wi, u in zip(w, units, strict=True))
-    # The grid search over rho, every rho at once: corr[r] = rho_r^|t - s|; the first rho
-    # with the smallest miss wins (NaN misses never do; none finite -> rho = kappa = 0).
+    sigma2, rho = _solve(
+        np.array([s2]), np.array([s1]), np.array([t0]), np.array([l0]), ga[None], h[None], grid
+    )
+    return float(sigma2[0]), float(rho[0])
+
+
+def _solve(
+    s2: np.ndarray,
+    s1: np.ndarray,
+    t0: np.ndarray,
+    l0: np.ndarray,
+    ga: np.ndarray,
+    h: np.ndarray,
+    grid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(sigma2, rho)`` from pooled moments, one per row (``ga``, ``h``: (rows, G, G))."""
     corr = _RHOS[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
-    size = grid.size * grid.size
+    return _solve_sums(
+        s2, s1, t0, l0, np.einsum("rgh,bgh->br", corr, ga), np.einsum("rgh,bgh->br", corr, h)
+    )
+
+
+def _solve_sums(
+    s2: np.ndarray,
+    s1: np.ndarray,
+    t0: np.ndarray,
+    l0: np.ndarray,
+    ga_r: np.ndarray,
+    h_r: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The grid search over rho, every rho at once (``ga_r``, ``h_r``: (rows, rhos), the sums
+    of ``rho^|t - s|`` times the pooled matrices): ``kappa(rho)`` from the squares, the
+    first rho with the smallest miss of the lag-1 products wins (NaN misses never do; none
+    finite -> rho = kappa = 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (s2 - t0) / (corr * ga).reshape(_RHOS.size, size).sum(axis=1)
+        ratio = (s2 - t0)[:, None] / ga_r
         kappas = np.where(ratio > 0.0, ratio, 0.0)
-        misses = np.abs(s1 - l0 - kappas * (corr * h).reshape(_RHOS.size, size).sum(axis=1))
-    valid = misses < math.inf
-    rho, kappa = 0.0, 0.0
-    if valid.any():
-        best = int(np.flatnonzero(valid & (misses == misses[valid].min()))[0])
-        rho, kappa = float(_RHOS[best]), float(kappas[best])
-    if kappa == 0.0:
-        rho = 0.0
-    return math.log1p(kappa), rho
+        misses = np.abs((s1 - l0)[:, None] - kappas * h_r)
+    misses = np.where(misses < math.inf, misses, math.inf)
+    best = np.argmin(misses, axis=1)
+    rows = np.arange(best.size)
+    found = misses[rows, best] < math.inf
+    kappa = np.where(found, kappas[rows, best], 0.0)
+    rho = np.where(found & (kappa != 0.0), _RHOS[best], 0.0)
+    return np.log1p(kappa), rho
 
 
 _RHOS = np.arange(0.0, MAX_RHO + 1e-9, 0.01)
@@ -249,3 +304,127 @@ def contrast_shock_df(
     if variance <= 0:
         return float(max_df)
     return float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))
+
+
+#: Draws of the parametric bootstrap of the contrast's shock variance, and its seed (fixed:
+#: the same panel always gives the same detectable change).
+BOOTSTRAP_DRAWS = 200
+_BOOTSTRAP_SEED = 20261127
+
+
+def bootstrap_contrast_variances(
+    pooled: PooledDispersion,
+    contrast_years: np.ndarray,
+    weights: np.ndarray,
+    draws: int = BOOTSTRAP_DRAWS,
+) -> np.ndarray:
+    """Parametric bootstrap of the estimated shock variance of a contrast (constant rate).
+
+    Panels are drawn from the fit of :func:`pooled_dispersion` (``trend=False``): every
+    usable unit keeps its exposures and fitted rate, its counts are
+    ``Poisson(mu exp(u - sigma2/2))`` with AR(1) shocks ``u`` (``sigma2``, ``rho`` of
+    ``pooled``), and the pooled estimate is recomputed on every draw exactly as
+    :func:`pooled_dispersion` computes it (Efron & Tibshirani 1993, *An Introduction to the
+    Bootstrap*, ch. 6). Returns the ``draws`` estimates of ``sigma2 w' R(rho) w`` for the
+    contrast ``weights`` over ``contrast_years`` (:func:`contrast_variance`): how the estimate
+    varies in repeated samples, with its skew and its bias, when the truth is the estimate.
+    All NaN without a constant-rate fit.
+
+    With a constant rate the fit is linear in the counts (``r = y - e sum(y) / sum(e)``) and
+    the moment matrices scale with the fitted rate, so every draw is a few array operations;
+    seeded, so the result is the same for the same panel.
+    """
+    if not pooled.fitted or not pooled.fitted[1]:
+        return np.full(draws, math.nan)
+    grid, series = pooled.fitted
+    sigma2 = max(float(pooled.sigma2), 0.0) if math.isfinite(pooled.sigma2) else 0.0
+    counts = _bootstrap_counts(series, sigma2, pooled.rho, draws)
+    sigma2s, rhos = _pooled_draws(grid, series, counts)
+    lags = np.abs(np.subtract.outer(contrast_years, contrast_years))
+    return sigma2s * np.einsum("g,bgh,h->b", weights, rhos[:, None, None] ** lags[None], weights)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shock_root(years: bytes, rho: float) -> np.ndarray:
+    """Cholesky root of the AR(1) correlation over ``years`` (float64 bytes). Shared."""
+    t = np.frombuffer(years, dtype=float)
+    return np.linalg.cholesky(shock_correlation(t, rho) + 1e-12 * np.eye(t.size))
+
+
+def _bootstrap_counts(
+    series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    sigma2: float,
+    rho: float,
+    draws: int,
+) -> np.ndarray:
+    """``draws`` rows of lognormal-Poisson counts at every unit's fitted constant rate, the
+    units' years side by side (columns in the order of ``series``)."""
+    mean = np.concatenate([y.sum() / e.sum() * e for y, e, _ in series])
+    rng = np.random.default_rng(_BOOTSTRAP_SEED)
+    normal = rng.standard_normal((draws, mean.size))
+    shocks = np.empty_like(normal)
+    start = 0
+    for _, _, t in series:  # einsum, not a threaded BLAS product (slow on small matrices)
+        block = slice(start, start + t.size)
+        shocks[:, block] = np.einsum("bk,jk->bj", normal[:, block], _shock_root(t.tobytes(), rho))
+        start += t.size
+    shocks *= math.sqrt(sigma2)
+    return rng.poisson(mean * np.exp(shocks - sigma2 / 2.0)).astype(float)
+
+
+@functools.lru_cache(maxsize=8192)
+def _unit_base(e: bytes, t: bytes, grid: bytes) -> dict:
+    """A unit's moment matrices at rate 1 (they scale with the fitted rate, ``D = rate
+    diag(e)``): ``A = E M D E'`` and ``M D M'`` of :func:`_unit_moments`. Shared."""
+    e, t, grid_years = (np.frombuffer(b, dtype=float) for b in (e, t, grid))
+    position = {int(v): k for k, v in enumerate(grid_years)}
+    cols = np.array([position[int(v)] for v in t])
+    m_proj = np.eye(t.size) - np.outer(np.ones(t.size), e) / e.sum()  # M = I - e 1' / sum(e)
+    embed = np.zeros((grid_years.size, t.size))
+    embed[cols, np.arange(t.size)] = 1.0
+    a = embed @ m_proj @ np.diag(e) @ embed.T
+    c0 = embed @ m_proj @ np.diag(e) @ m_proj.T @ embed.T
+    return {"cols": cols, **_moment_matrices(a, c0)}
+
+
+def _pooled_draws(
+    grid: np.ndarray,
+    series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pooled_dispersion` (constant rate) of every row of drawn ``counts`` (units'
+    years side by side, as :func:`_bootstrap_counts` draws them) at once: ``(sigma2, rho)``
+    per row. With a constant rate the residuals are linear in the counts and the moment
+    matrices scale with the fitted rate."""
+    draws, n_units, size = counts.shape[0], len(series), grid.size
+    resid = np.zeros((draws, n_units, size))
+    rates = np.zeros((draws, n_units))
+    phi = np.zeros((draws, n_units))
+    means = np.array([e.mean() for _, e, _ in series])
+    bases = [_unit_base(e.tobytes(), t.tobytes(), grid.tobytes()) for _, e, t in series]
+    start = 0
+    for i, ((_, e, t), base) in enumerate(zip(series, bases, strict=True)):
+        drawn = counts[:, start : start + t.size]
+        start += t.size
+        rates[:, i] = drawn.sum(axis=1) / e.sum()
+        centred = drawn - rates[:, i, None] * e  # r = M y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi[:, i] = np.sum(centred**2 / (rates[:, i, None] * e), axis=1) / (t.size - 1)
+        resid[:, i, base["cols"]] = centred
+    used = rates > 0.0  # a unit with no count is not usable, as in pooled_dispersion
+    m = rates * means
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(used, (phi - 1.0) / m, 0.0)
+    kappa0 = np.maximum(0.0, excess.sum(axis=1) / np.maximum(used.sum(axis=1), 1))
+    w = np.where(used, 1.0 / (1.0 + kappa0[:, None] * m) ** 2, 0.0)
+    w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+    s2 = np.einsum("bi,big,big->b", w, resid, resid)
+    s1 = np.einsum("bi,big,big->b", w, resid[:, :, 1:], resid[:, :, :-1])
+    t0 = (w * rates) @ np.array([b["t0"] for b in bases])
+    l0 = (w * rates) @ np.array([b["l0"] for b in bases])
+    # sum over (g, h) of corr_rho * (weighted sum of the units' matrices), per unit first
+    corr = _RHOS[:, None, None] ** np.abs(grid[:, None] - grid[None, :])[None, :, :]
+    ga_r = np.einsum("rgh,igh->ir", corr, np.array([b["ga"] for b in bases]))
+    h_r = np.einsum("rgh,igh->ir", corr, np.array([b["h"] for b in bases]))
+    scale = w * rates**2
+    return _solve_sums(s2, s1, t0, l0, scale @ ga_r, scale @ h_r)

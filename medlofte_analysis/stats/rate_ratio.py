@@ -39,6 +39,7 @@ from scipy import optimize, special, stats
 
 from medlofte_analysis.stats.dispersion import (
     PooledDispersion,
+    bootstrap_contrast_variances,
     contrast_shock_df,
     contrast_variance,
     pooled_dispersion,
@@ -421,8 +422,11 @@ def panel_rate_ratio(
     are those of this very test
     (:class:`medlofte_analysis.stats.before_after_power.BeforeAfterPower`): its power when the
     counts are lognormal-Poisson with the pooled (unadjusted) shocks, the test's dispersion
-    recomputed at every total, and the estimated shock variance varying as in repeated samples;
-    exact enumeration for small counts, normal on the log scale for large. NaN when
+    recomputed at every total, and the estimated shock variance varying as in repeated samples
+    (a parametric bootstrap of the panel,
+    :func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`, which also makes
+    the truth the median-unbiased estimate); exact enumeration for small counts, normal on the
+    log scale for large. NaN when
     ``with_mde`` is False. With no usable panel the dispersion is 1.
     """
     from medlofte_analysis.stats.before_after_power import BeforeAfterPower, shock_allowance
@@ -453,10 +457,15 @@ def panel_rate_ratio(
     if not with_mde:
         mde = (math.nan, math.nan)
     else:
+        spread = None
+        if math.isfinite(pooled.sigma2) and pooled.sigma2 > 0:
+            omega = contrast_variance(pooled.sigma2, pooled.rho, years, weights)
+            draws = bootstrap_contrast_variances(pooled, years, weights)
+            spread = draws / omega if omega > 0 else None
         law = BeforeAfterPower.from_panel(
             c0, e1 / e0, pooled.sigma2, pooled.rho,
             baseline_years, exposures[0], followup_years, exposures[1],
-            shock_df, alpha,
+            shock_df, alpha, spread,
         )  # fmt: skip
         mde = law.detectable(power)
     return PanelRateRatio(result, pooled, phi, mde[0], mde[1], shock_df)

@@ -1,0 +1,139 @@
+"""Tests for how the pooled shock variance varies: the leave-one-unit-out jackknife and the
+parametric bootstrap (SYNTHETIC panels from medlofte_analysis.stats.simulate, seeded)."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medlofte_analysis.stats import dispersion
+from medlofte_analysis.stats.before_after_power import BeforeAfterPower
+from medlofte_analysis.stats.dispersion import contrast_shock_df, pooled_dispersion
+from medlofte_analysis.stats.simulate import PanelShape, simulate_panel
+
+SHAPE = PanelShape(0.025, 0.007, 0.45, 0.3, 0.7)
+YEARS = np.array([2021.0, 2022.0, 2023.0])
+WEIGHTS = np.array([-0.5, -0.5, 1.0])
+
+
+def _panel(seed=1, events=100.0):
+    return simulate_panel(
+        SHAPE, np.random.default_rng(seed), n_comparison=7, events_per_year=events
+    )
+
+
+def test_jackknife_leaves_out_each_unit_in_turn():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    frame = panel.frame.loc[panel.frame["unit"] != "C03"]
+    without = pooled_dispersion(frame, panel.pre_years)
+    # units in sorted order: C01, C02, C03, ...
+    assert pooled.leave_one_out[2] == pytest.approx((without.sigma2, without.rho))
+
+
+def test_jackknife_does_not_change_the_estimate():
+    panel = _panel()
+    plain = pooled_dispersion(panel.frame, panel.pre_years)
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    assert (pooled.sigma2, pooled.rho) == (plain.sigma2, plain.rho)
+
+
+def test_contrast_df_is_satterthwaite_of_the_jackknife_variance():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    lag = np.abs(np.subtract.outer(YEARS, YEARS))
+    omegas = np.array([s * WEIGHTS @ (r**lag) @ WEIGHTS for s, r in pooled.leave_one_out])
+    variance = (omegas.size - 1) / omegas.size * np.sum((omegas - omegas.mean()) ** 2)
+    omega = pooled.sigma2 * WEIGHTS @ (pooled.rho**lag) @ WEIGHTS
+    expected = float(np.clip(2 * omega**2 / variance, 2, 1e6))
+    assert contrast_shock_df(pooled, YEARS, WEIGHTS, 1e6) == pytest.approx(expected)
+
+
+def test_contrast_df_without_jackknife_is_the_cap():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years)
+    assert contrast_shock_df(pooled, YEARS, WEIGHTS, 40.0) == 40.0
+
+
+def test_contrast_df_without_shocks_is_the_cap():
+    panel = _panel()
+    pooled = dataclasses.replace(
+        pooled_dispersion(panel.frame, panel.pre_years, jackknife=True), sigma2=0.0
+    )
+    assert contrast_shock_df(pooled, YEARS, WEIGHTS, 40.0) == 40.0
+
+
+def test_each_draw_is_pooled_as_pooled_dispersion_pools_it():
+    panel = _panel(events=20.0)
+    grid, series = dispersion.pooled_dispersion(panel.frame, panel.pre_years).fitted
+    counts = dispersion._bootstrap_counts(series, 0.03, 0.4, 25)
+    sigma2s, rhos = dispersion._pooled_draws(grid, series, counts)
+    columns = np.cumsum([0] + [t.size for _, _, t in series])
+    for b in range(25):
+        frame = pd.concat(
+            pd.DataFrame(
+                {"unit": f"u{i}", "year": t, "count": counts[b, start:stop], "exposure": e}
+            )
+            for i, ((_, e, t), start, stop) in enumerate(
+                zip(series, columns[:-1], columns[1:], strict=True)
+            )
+        )
+        one = dispersion.pooled_dispersion(frame, panel.pre_years)
+        assert (sigma2s[b], rhos[b]) == pytest.approx((one.sigma2, one.rho), abs=1e-12)
+
+
+def test_bootstrap_is_the_same_for_the_same_panel():
+    panel = _panel()
+    pooled = dispersion.pooled_dispersion(panel.frame, panel.pre_years)
+    first = dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
+    again = dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
+    assert np.array_equal(first, again)
+
+
+def test_bootstrap_centres_near_the_estimate_with_many_events():
+    panel = _panel(events=1000.0)
+    pooled = dispersion.pooled_dispersion(panel.frame, panel.pre_years)
+    draws = dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
+    estimate = dispersion.contrast_variance(pooled.sigma2, pooled.rho, YEARS, WEIGHTS)
+    assert np.median(draws) / estimate == pytest.approx(1.0, abs=0.2)
+
+
+def _law(spread=None, sigma2=0.04):
+    return BeforeAfterPower.from_panel(
+        200.0, 1.0 / 6.0, sigma2, 0.4,
+        (2017, 2018, 2019, 2020, 2021, 2022), np.ones(6), (2023,), np.ones(1),
+        20.0, 0.05, spread,
+    )  # fmt: skip
+
+
+def test_spread_makes_the_truth_the_median_unbiased_estimate():
+    law = _law(np.full(9, 0.5))
+    assert law.var1 == pytest.approx(2.0 * _law().var1)
+
+
+def test_spread_sets_the_test_shocks_at_the_bootstrap_quantiles():
+    spread = np.linspace(0.5, 1.5, 301)  # median 1: the truth is the estimate
+    law = _law(spread)
+    omega = law.var0 + law.var1 - 2.0 * law.cov01
+    lowest = np.quantile(spread, 1.0 / 6.0) * omega
+    assert law.test_shocks[0] > lowest  # the test's allowance widens it
+    assert law.test_shocks[0] < 1.3 * lowest
+
+
+def test_spread_is_ignored_without_shocks():
+    assert _law(np.full(9, 0.5), sigma2=0.0) == _law(sigma2=0.0)
+
+
+def test_bootstrap_of_a_trend_fit_is_nan():
+    panel = _panel()
+    pooled = dispersion.pooled_dispersion(panel.frame, panel.pre_years, trend=True)
+    assert np.all(np.isnan(dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)))
+
+
+def test_bootstrap_without_usable_units_is_nan():
+    frame = pd.DataFrame({"unit": ["a"], "year": [2020], "count": [3.0], "exposure": [1.0]})
+    pooled = dispersion.pooled_dispersion(frame, [2020])
+    draws = dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
+    assert np.all(np.isnan(draws)) and math.isnan(pooled.sigma2)
