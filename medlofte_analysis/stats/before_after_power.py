@@ -32,8 +32,9 @@ repeated samples. How the estimate varies comes from a parametric bootstrap of t
 from the fit and estimated exactly as the test estimates; Efron & Tibshirani 1993, ch. 6):
 the truth is taken to be the median-unbiased estimate (the estimate divided by the bootstrap
 median of ``omega*/omega_hat``) and the test's estimate varies around it as the bootstrap
-estimates vary around the estimate (three equally likely strata). ``mu0`` is the observed
-baseline count. Why not the plug-in estimate spread as ``chi2_nu / nu`` (used when no
+estimates vary around the estimate (three equally likely strata). ``mu0``, the baseline's
+expected count, is the target's pre-period rate times the baseline's exposure
+(:func:`medlofte_analysis.stats.rate_ratio.panel_rate_ratio`). Why not the plug-in estimate spread as ``chi2_nu / nu`` (used when no
 bootstrap is given, e.g. without a constant-rate fit): on panels shaped like the Dalarna data
 the estimate is skewed, its median 5-7 % below the truth, and it varies more than the
 jackknife's ``nu`` says (``nu`` of 13 by its spread across panels against a median jackknife
@@ -45,19 +46,19 @@ years). (Dividing by the median of ``chi2_nu / nu`` instead was tried: 0.75 at 1
 0.86 at 20, where the estimate errs the other way.)
 
 What the calibration suite shows (500 replicates, seed 20261127): power at the reported
-change 0.72-0.89 over the 42 cells and directions, mean 0.80 (0.70-0.84, mean 0.79, with the
-``chi2_nu / nu`` spread). Its Monte Carlo error, with that of the reported change's median
-over 100 panels, is about 2.5 points, and two systematic gaps of about 3 points remain:
-
-- 5 events a year, 1-year baseline: power about 0.86 (five seeds: 0.83-0.89). The observed
-  baseline count is plugged in, and the detectable change is not monotone in a small count:
-  the median reported increase is 4.84 times where it is 4.48 at the true count (7 units),
-  and 4.47 has power 0.78.
-- 100 events, 6-year baseline, 2-year follow-up: 0.765-0.78 (3 000 replicates). The power
-  model at the true parameters, with the estimate's true spread, says 0.80 where simulation
-  gives 0.77. Not from the three strata (0.5 points with 15), nor from the common year shocks
-  (the same without them); giving every bootstrap draw its own jackknife df was tried and
-  changed nothing.
+change 0.72-0.85 over the 42 cells and directions, mean 0.80 (0.70-0.84, mean 0.79, with the
+``chi2_nu / nu`` spread and the baseline's own count as ``mu0``; that count, with its year's
+shock and Poisson noise, made the change reported with 5 events a year and a 1-year baseline
+too large: power 0.83-0.89 over five seeds). The Monte Carlo error of a cell, with that of the
+reported change's median over 100 panels, is about 2.5 points. One gap of about 3 points
+remains, with 7 comparison units, 100 events a year and a 6-year baseline: 0.73 in the suite,
+0.77-0.80 over other seeds and in 3 000 replicates (2-year follow-up 0.765-0.78). The power
+model at the true parameters, with the estimate's true spread, says 0.80 where simulation
+gives 0.77: 1.4 points even with the shock variance known (the one-AR(1) model of shocks that
+are partly common to all years), the rest not from the three strata (0.5 points with 15), the
+common year shocks (the same without them), the target's own share of the estimate (the same
+with an independent panel's estimate), nor the df (giving every bootstrap draw its own
+jackknife df changed nothing).
 
 Exact while the smaller period's expected count under no change is at most
 :data:`EXACT_MAX_SMALLER` (and the total at most :data:`EXACT_MAX_TOTAL`): the counts

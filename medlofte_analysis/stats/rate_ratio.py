@@ -397,6 +397,23 @@ class PanelRateRatio:
     shock_df: float = math.nan
 
 
+def _expected_baseline(
+    own: pd.DataFrame, pre_years: tuple[int, ...], c0: float, e0: float
+) -> float:
+    """The baseline's expected count for the power: the target's rate over the whole
+    pre-period (constant, as :func:`pooled_dispersion` fits every unit) times the baseline's
+    exposure. The baseline's own count also holds that year's shock and Poisson noise: with
+    5 events a year and a 1-year baseline the detectable change computed from it varied so
+    much (and not monotonely in the count) that its median over panels was 4.8 times where
+    it is 4.5 at the true count, with 86 % power instead of 80 % (calibration suite). The
+    baseline's own count when the pre-period has no usable count or exposure."""
+    pre = own.loc[own.index.isin(list(pre_years))].dropna(subset=["count", "exposure"])
+    count, exposure = float(pre["count"].sum()), float(pre["exposure"].sum())
+    if count <= 0 or exposure <= 0:
+        return c0
+    return count / exposure * e0
+
+
 def panel_rate_ratio(
     panel: pd.DataFrame,
     target: str,
@@ -463,7 +480,7 @@ def panel_rate_ratio(
             draws = bootstrap_contrast_variances(pooled, years, weights)
             spread = draws / omega if omega > 0 else None
         law = BeforeAfterPower.from_panel(
-            c0, e1 / e0, pooled.sigma2, pooled.rho,
+            _expected_baseline(own, pre_years, c0, e0), e1 / e0, pooled.sigma2, pooled.rho,
             baseline_years, exposures[0], followup_years, exposures[1],
             shock_df, alpha, spread,
         )  # fmt: skip

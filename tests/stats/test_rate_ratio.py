@@ -3,11 +3,12 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.rates import test_poisson_2indep as sm_test_poisson_2indep
 
-from medlofte_analysis.stats.rate_ratio import rate_ratio
+from medlofte_analysis.stats.rate_ratio import _expected_baseline, rate_ratio
 
 CASES = [(20, 40_000.0, 10, 20_000.0), (3, 2.0, 11, 1.0), (14, 41_000.0, 4, 20_300.0)]
 
@@ -218,3 +219,19 @@ def test_period_dispersion_with_no_shocks_is_one():
     # one year against one: Var(u1 - u0) = 2 sigma2 (1 - rho^2) at a two-year gap
     phi = period_dispersion(0.04, 0.5, [2022], [1.0], [2024], [1.0], 50.0, 50.0)
     assert phi == pytest.approx(1 + 2 * 0.04 * (1 - 0.25) / (2 / 50))
+
+
+def _own(counts, exposures, years=(2019, 2020, 2021, 2022)):
+    return pd.DataFrame(
+        {"count": counts, "exposure": exposures}, index=pd.Index(years, name="year")
+    )
+
+
+def test_expected_baseline_is_the_pre_period_rate_times_the_baseline_exposure():
+    own = _own([4.0, 8.0, 6.0, 2.0], [1.0, 1.0, 1.0, 2.0])  # 20 events over 5 exposure
+    assert _expected_baseline(own, (2019, 2020, 2021, 2022), 2.0, 2.0) == pytest.approx(8.0)
+
+
+def test_expected_baseline_without_pre_period_counts_is_the_baseline_count():
+    own = _own([0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0])
+    assert _expected_baseline(own, (2019, 2020, 2021, 2022), 0.0, 1.0) == 0.0
