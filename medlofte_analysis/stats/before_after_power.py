@@ -28,22 +28,22 @@ The test does not know ``sigma2``: it uses the panel's estimate, with an allowan
 units, :func:`medlofte_analysis.stats.dispersion.contrast_shock_df`). As in the power of
 Student's t-test, power is averaged over equally likely values of the test's estimate in
 repeated samples. How the estimate varies comes from a parametric bootstrap of the panel
-(:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`: 200 panels drawn
-from the fit and estimated exactly as the test estimates; Efron & Tibshirani 1993, ch. 6):
-the truth is taken to be the median-unbiased estimate (the estimate divided by the bootstrap
-median of ``omega*/omega_hat``) and the test's estimate varies around it as the bootstrap
-estimates vary around the estimate (three equally likely strata). ``mu0``, the baseline's
-expected count, is the target's pre-period rate times the baseline's exposure
-(:func:`medlofte_analysis.stats.rate_ratio.panel_rate_ratio`). Why not the plug-in estimate spread as ``chi2_nu / nu`` (used when no
-bootstrap is given, e.g. without a constant-rate fit): on panels shaped like the Dalarna data
-the estimate is skewed, its median 5-7 % below the truth, and it varies more than the
-jackknife's ``nu`` says (``nu`` of 13 by its spread across panels against a median jackknife
-``nu`` of 21 with 7 comparison units and 100 events a year); the reported changes were too
-small, power at them 0.71-0.74 in four cells of the calibration suite with 7 comparison units
-and 20-100 events a year. The bootstrap's quantiles match the estimate's spread across panels
-(0.58 / 0.93 / 1.47 against 0.56 / 0.94 / 1.58 of the truth, 7 units, 100 events, 6 + 2
-years). (Dividing by the median of ``chi2_nu / nu`` instead was tried: 0.75 at 100 events but
-0.86 at 20, where the estimate errs the other way.)
+(:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`: 200 panels drawn from
+the fit and estimated exactly as the test estimates; Efron & Tibshirani 1993, ch. 6): the truth
+is taken to be the median-unbiased estimate (the estimate divided by the bootstrap median of
+``omega*/omega_hat``) and the test's estimate varies around it as the bootstrap estimates vary
+around the estimate (three equally likely strata). ``mu0``, the baseline's expected count, is
+the target's pre-period rate times the baseline's exposure
+(:func:`medlofte_analysis.stats.rate_ratio.panel_rate_ratio`). Why not the plug-in estimate
+spread as ``chi2_nu / nu`` (used when no bootstrap is given, e.g. without a constant-rate fit):
+on panels shaped like the Dalarna data the estimate is skewed, its median 5-7 % below the
+truth, and it varies more than the jackknife's ``nu`` says (``nu`` of 13 by its spread across
+panels against a median jackknife ``nu`` of 21 with 7 comparison units and 100 events a year);
+the reported changes were too small, power at them 0.71-0.74 in four cells of the calibration
+suite with 7 comparison units and 20-100 events a year. The bootstrap's quantiles match the
+estimate's spread across panels (0.58 / 0.93 / 1.47 against 0.56 / 0.94 / 1.58 of the truth, 7
+units, 100 events, 6 + 2 years). (Dividing by the median of ``chi2_nu / nu`` instead was tried:
+0.75 at 100 events but 0.86 at 20, where the estimate errs the other way.)
 
 What the calibration suite shows (500 replicates, seed 20261127): power at the reported
 change 0.72-0.85 over the 42 cells and directions, mean 0.80 (0.70-0.84, mean 0.79, with the
