@@ -28,7 +28,7 @@ The test does not know ``sigma2``: it uses the panel's estimate, with an allowan
 units, :func:`medlofte_analysis.stats.dispersion.contrast_shock_df`). As in the power of
 Student's t-test, power is averaged over equally likely values of the test's estimate in
 repeated samples. How the estimate varies comes from a parametric bootstrap of the panel
-(:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`: 200 panels drawn from
+(:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`: 128 panels drawn from
 the fit and estimated exactly as the test estimates; Efron & Tibshirani 1993, ch. 6): the truth
 is taken to be the median-unbiased estimate (the estimate divided by the bootstrap median of
 ``omega*/omega_hat``) and the test's estimate varies around it as the bootstrap estimates vary

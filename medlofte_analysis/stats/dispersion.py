@@ -308,7 +308,7 @@ def contrast_shock_df(
 
 #: Draws of the parametric bootstrap of the contrast's shock variance, and its seed (fixed:
 #: the same panel always gives the same detectable change).
-BOOTSTRAP_DRAWS = 200
+BOOTSTRAP_DRAWS = 128
 _BOOTSTRAP_SEED = 20261127
 
 
