@@ -3,6 +3,7 @@ not flaky; the full figures come from benchmarks/bench_calibration.py."""
 
 import math
 
+import pandas as pd
 import pytest
 
 from medlofte_analysis.stats.calibration import (
@@ -40,9 +41,7 @@ def test_registry_accepts_a_new_method():
         del METHODS["test_always_null"]
 
 
-def test_benchmark_quick_mode_prints_every_cell(capsys):
-    # benchmarks/bench_calibration.py --quick, cut to a few replicates: the shape is estimated
-    # from the shipped Dalarna panel and every quick-grid cell gets a row
+def _bench():
     import importlib.util
     from pathlib import Path
 
@@ -50,6 +49,26 @@ def test_benchmark_quick_mode_prints_every_cell(capsys):
     spec = importlib.util.spec_from_file_location("bench_calibration", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_benchmark_quick_mode_prints_every_cell(capsys):
+    # benchmarks/bench_calibration.py --quick, cut to a few replicates: the shape is estimated
+    # from the shipped Dalarna panel and every quick-grid cell gets a row
+    bench = _bench()
     table = bench.run(quick=True, reps=10, methods=["fore_efter"], seed=3)
     assert len(table) == 4 and set(table["method"]) == {"fore_efter"}
     assert "estimated from" in capsys.readouterr().out
+
+
+def test_benchmark_measures_a_power_miss_in_standard_errors():
+    row = {"n_tested": 500, "coverage": 0.95, "type1": 0.05}
+    table = pd.DataFrame([{**row, "power_increase": 0.73, "power_decrease": float("nan")}])
+    se = (0.73 * 0.27 / 500) ** 0.5
+    assert _bench().miss_in_standard_errors(table, 500)[0] == pytest.approx(0.02 / se)
+
+
+def test_benchmark_without_a_miss_has_no_distance():
+    row = {"n_tested": 500, "coverage": 0.95, "type1": 0.05, "power_decrease": 0.8}
+    table = pd.DataFrame([{**row, "power_increase": 0.8}])
+    assert math.isnan(_bench().miss_in_standard_errors(table, 500)[0])
