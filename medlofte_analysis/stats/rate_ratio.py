@@ -459,10 +459,12 @@ def panel_rate_ratio(
     shock_df = contrast_shock_df(pooled, years, weights, max_df=max(pooled.df, 1))
     n = c0 + c1
     mu1 = n * e1 / (e0 + e1)
+    # the estimated shock variance of the two periods' contrast (0 without shocks)
+    shocked = math.isfinite(pooled.sigma2) and pooled.sigma2 > 0
+    omega = contrast_variance(pooled.sigma2, pooled.rho, years, weights) if shocked else 0.0
     # allowance for the estimated shock variance, its df from the jackknife (Satterthwaite)
     sigma2 = pooled.sigma2
-    if math.isfinite(sigma2) and sigma2 > 0 and n > 0:
-        omega = contrast_variance(sigma2, pooled.rho, years, weights)
+    if shocked and n > 0:
         poisson = 1.0 / (n - mu1) + 1.0 / mu1 if 0 < mu1 < n else math.inf
         sigma2 *= shock_allowance(omega, poisson, shock_df, alpha)
     phi = period_dispersion(
@@ -475,10 +477,8 @@ def panel_rate_ratio(
         mde = (math.nan, math.nan)
     else:
         spread = None
-        if math.isfinite(pooled.sigma2) and pooled.sigma2 > 0:
-            omega = contrast_variance(pooled.sigma2, pooled.rho, years, weights)
-            draws = bootstrap_contrast_variances(pooled, years, weights)
-            spread = draws / omega if omega > 0 else None
+        if omega > 0:
+            spread = bootstrap_contrast_variances(pooled, years, weights) / omega
         law = BeforeAfterPower.from_panel(
             _expected_baseline(own, pre_years, c0, e0), e1 / e0, pooled.sigma2, pooled.rho,
             baseline_years, exposures[0], followup_years, exposures[1],
