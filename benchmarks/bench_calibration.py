@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from medlofte_analysis.evaluate import load_inputs  # noqa: E402
 from medlofte_analysis.stats.calibration import (  # noqa: E402
+    MDE_REPS,
     calibrate,
     calibration_grid,
     load_registry,
@@ -73,7 +74,13 @@ def miss_in_standard_errors(table: pd.DataFrame, reps: int) -> pd.Series:
     return table.apply(one, axis=1)
 
 
-def run(quick: bool, reps: int | None, methods: list[str] | None, seed: int) -> pd.DataFrame:
+def run(
+    quick: bool,
+    reps: int | None,
+    methods: list[str] | None,
+    seed: int,
+    mde_reps: int = MDE_REPS,
+) -> pd.DataFrame:
     shape = estimate_panel_shape(load_inputs().indicators)
     print(
         f"Panel shape: sigma2={shape.sigma2:.4f} tau2={shape.tau2:.4f} rho={shape.rho:.3f} "
@@ -85,11 +92,12 @@ def run(quick: bool, reps: int | None, methods: list[str] | None, seed: int) -> 
     cells = calibration_grid(**QUICK_GRID) if quick else calibration_grid()
     reps = reps or (100 if quick else 200)
     start = time.perf_counter()
-    table = calibrate(chosen, shape, cells, reps, seed)
+    table = calibrate(chosen, shape, cells, reps, seed, mde_reps=min(mde_reps, reps))
     table["misses"] = misses(table)
     table["miss_se"] = miss_in_standard_errors(table, reps)
     print(
-        f"{len(chosen)} methods x {len(cells)} cells, {reps} replicates per run, "
+        f"{len(chosen)} methods x {len(cells)} cells, {reps} replicates per run "
+        f"(MDE median over {min(mde_reps, reps)}), "
         f"{time.perf_counter() - start:.1f} s"
     )
     return table
@@ -103,8 +111,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--methods", default="", help="comma-separated method names")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument(
+        "--mde-reps",
+        type=int,
+        default=MDE_REPS,
+        help=f"null panels whose reported MDEs give the median (default {MDE_REPS})",
+    )
     args = parser.parse_args()
-    table = run(args.quick, args.reps, [m for m in args.methods.split(",") if m], args.seed)
+    methods = [m for m in args.methods.split(",") if m]
+    table = run(args.quick, args.reps, methods, args.seed, args.mde_reps)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(table.round(3).to_string(index=False))
     bad = table.loc[table["misses"] != ""]

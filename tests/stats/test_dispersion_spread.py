@@ -122,6 +122,12 @@ def test_spread_sets_the_test_shocks_at_the_bootstrap_quantiles():
     assert law.test_shocks[0] < 1.3 * lowest
 
 
+def test_spread_with_most_draws_at_no_shock_falls_back_to_the_chi2_spread():
+    # half the draws 0, the median a rounding error: dividing by it blew the truth up 1e11-fold
+    spread = np.r_[np.zeros(64), 1.4e-14, np.linspace(1.0, 140.0, 63)]
+    assert _law(spread) == _law()
+
+
 def test_spread_is_ignored_without_shocks():
     assert _law(np.full(9, 0.5), sigma2=0.0) == _law(sigma2=0.0)
 
