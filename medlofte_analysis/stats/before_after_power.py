@@ -431,7 +431,9 @@ def _root(gap, inner: float, outer: float, guess: float | None) -> float | None:
         return known[log_r]
 
     if guess is None:
-        if evaluate(outer) < 0:
+        # no root (also a power that is NaN, or already reached at no change, as from a
+        # degenerate shock law): nothing is reported as detectable rather than raising
+        if not (evaluate(outer) >= 0 and evaluate(inner) < 0):
             return None
         return float(optimize.brentq(evaluate, inner, outer, xtol=_XTOL))
     sign = 1.0 if outer > inner else -1.0

@@ -136,3 +136,10 @@ def test_beta_approximate_critical_counts_within_one_count(p0, omega):
         law = stats.betabinom(n, a, b)
         assert abs(lo[n - 400] - (np.sum(law.cdf(k) <= 0.025 * (1 + 1e-12)) - 1)) <= 1
         assert abs(hi[n - 400] - (n + 1 - np.sum(law.sf(k - 1) <= 0.025 * (1 + 1e-12)))) <= 1
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_degenerate_shock_law_reports_nothing_detectable():
+    # power already ~1 at no change (shock variances of 1e10): no change is called detectable
+    law = BeforeAfterPower(5.0, 2.0, 1e10, 5e9, 0.0, (0.0, 1e13), 0.05)
+    assert law.detectable(0.8) == (math.inf, 0.0)
