@@ -18,6 +18,7 @@ Monte Carlo standard error of a share ``s`` from ``reps`` replicates: ``sqrt(s(1
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextvars
 import importlib
 import math
@@ -201,13 +202,24 @@ def calibrate(
     seed: int = 20261127,
     alpha: float = 0.05,
     mde_reps: int = MDE_REPS,
+    jobs: int = 1,
 ) -> pd.DataFrame:
-    """:func:`calibrate_cell` for every method × cell: one tidy row each."""
-    rows = []
-    for name, method in methods.items():
-        for k, cell in enumerate(cells):
-            result = calibrate_cell(method, shape, cell, reps, seed + k, alpha, mde_reps)
-            rows.append({"method": name, **cell.__dict__, **result})
+    """:func:`calibrate_cell` for every method × cell: one tidy row each, cell ``k`` seeded
+    with ``seed + k`` whatever ``jobs`` (worker processes), so the table does not depend on
+    how many there are."""
+    tasks = [(name, k, cell) for name in methods for k, cell in enumerate(cells)]
+    arguments = [
+        (methods[name], shape, cell, reps, seed + k, alpha, mde_reps) for name, k, cell in tasks
+    ]
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(calibrate_cell, *zip(*arguments, strict=True)))
+    else:
+        results = [calibrate_cell(*a) for a in arguments]
+    rows = [
+        {"method": name, **cell.__dict__, **result}
+        for (name, _, cell), result in zip(tasks, results, strict=True)
+    ]
     return pd.DataFrame(rows)
 
 

@@ -10,6 +10,7 @@ from medlofte_analysis.stats.calibration import (
     METHODS,
     Cell,
     MethodResult,
+    calibrate,
     calibrate_cell,
     load_registry,
     register,
@@ -39,6 +40,14 @@ def test_registry_accepts_a_new_method():
         assert math.isnan(row["power_increase"])
     finally:
         del METHODS["test_always_null"]
+
+
+def test_worker_processes_give_the_same_table():
+    methods = {"fore_efter": load_registry()["fore_efter"]}
+    cells = [CELL, Cell(14, 5.0, 6, 2)]
+    one = calibrate(methods, SHAPE, cells, reps=6, seed=5, mde_reps=3)
+    two = calibrate(methods, SHAPE, cells, reps=6, seed=5, mde_reps=3, jobs=2)
+    pd.testing.assert_frame_equal(one, two)
 
 
 def _bench():
