@@ -34,6 +34,7 @@ from scipy import stats
 __all__ = [
     "BOOTSTRAP_DRAWS",
     "bootstrap_contrast_variances",
+    "common_shock_share",
     "PooledDispersion",
     "contrast_shock_df",
     "contrast_variance",
@@ -323,12 +324,23 @@ def bootstrap_contrast_variances(
     Panels are drawn from the fit of :func:`pooled_dispersion` (``trend=False``): every
     usable unit keeps its exposures and fitted rate, its counts are
     ``Poisson(mu exp(u - sigma2/2))`` with AR(1) shocks ``u`` (``sigma2``, ``rho`` of
-    ``pooled``), and the pooled estimate is recomputed on every draw exactly as
+    ``pooled``), a share ``lambda`` of them common to every unit
+    (:func:`common_shock_share`: ``u_it = sqrt(lambda) c_t + sqrt(1 - lambda) a_it``, ``c``
+    and ``a`` AR(1) with the same ``rho``, so each unit's own law is the fitted one), and the
+    pooled estimate is recomputed on every draw exactly as
     :func:`pooled_dispersion` computes it (Efron & Tibshirani 1993, *An Introduction to the
     Bootstrap*, ch. 6). Returns the ``draws`` estimates of ``sigma2 w' R(rho) w`` for the
     contrast ``weights`` over ``contrast_years`` (:func:`contrast_variance`): how the estimate
     varies in repeated samples, with its skew and its bias, when the truth is the estimate.
     All NaN without a constant-rate fit.
+
+    Why the common share: year shocks shared by every unit (a year of more crime
+    everywhere) do not average out over the units, so with them the estimate is further
+    below the truth than independent units make it look. On panels shaped like the Dalarna
+    data (7 comparison units, 100 events a year, 6 + 2 years) its median is 0.89 of the
+    true contrast variance; with independent units the bootstrap corrected it only to 0.93
+    (without year shocks the estimate's median is 0.97 and corrected 1.04), and the change
+    reported as detectable was too small.
 
     With a constant rate the fit is linear in the counts (``r = y - e sum(y) / sum(e)``) and
     the moment matrices scale with the fitted rate, so every draw is a few array operations;
@@ -338,7 +350,8 @@ def bootstrap_contrast_variances(
         return np.full(draws, math.nan)
     grid, series = pooled.fitted
     sigma2 = max(float(pooled.sigma2), 0.0) if math.isfinite(pooled.sigma2) else 0.0
-    counts = _bootstrap_counts(series, sigma2, pooled.rho, draws)
+    common = common_shock_share(grid, series, sigma2)
+    counts = _bootstrap_counts(grid, series, sigma2, pooled.rho, common, draws)
     sigma2s, rhos = _pooled_draws(grid, series, counts)
     lags = np.abs(np.subtract.outer(contrast_years, contrast_years))
     return sigma2s * np.einsum("g,bgh,h->b", weights, rhos[:, None, None] ** lags[None], weights)
@@ -351,22 +364,70 @@ def _shock_root(years: bytes, rho: float) -> np.ndarray:
     return np.linalg.cholesky(shock_correlation(t, rho) + 1e-12 * np.eye(t.size))
 
 
+def common_shock_share(
+    grid: np.ndarray,
+    series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    sigma2: float,
+) -> float:
+    """Share ``lambda`` of the shock variance common to every unit, from the panel's
+    constant-rate fit (``PooledDispersion.fitted``): the cross-products of different units'
+    relative residuals ``z_it = (y_it - mu_it) / mu_it`` in the same year over their own
+    products less the Poisson part ``1 / mu_it`` (a moment estimate: with shocks
+    ``sqrt(lambda) c_t + sqrt(1 - lambda) a_it`` both have the same expectation apart from
+    the factor ``lambda``). Units weighted by ``1 / (sigma2 + 1 / m_i)``, the inverse variance
+    of a relative residual (``m_i`` the unit's mean count). Kept within [0, 0.95]; 0 with
+    fewer than 2 units or no shocks."""
+    if len(series) < 2 or not sigma2 > 0:
+        return 0.0
+    z = np.full((len(series), grid.size), np.nan)
+    poisson = np.full_like(z, np.nan)
+    weight = np.empty(len(series))
+    for i, (y, e, t) in enumerate(series):
+        mu = y.sum() / e.sum() * e
+        cols = np.searchsorted(grid, t)
+        z[i, cols] = (y - mu) / mu
+        poisson[i, cols] = 1.0 / mu
+        weight[i] = 1.0 / (sigma2 + 1.0 / mu.mean())
+    present = ~np.isnan(z)
+    zw = np.where(present, z, 0.0) * weight[:, None]
+    own = float(np.nansum(weight[:, None] ** 2 * (z**2 - poisson)))
+    own_n = float(np.sum(weight[:, None] ** 2 * present))
+    # sum over pairs i != j of w_i w_j z_it z_jt = (sum_i w_i z_it)^2 - sum_i (w_i z_it)^2
+    cross = float(np.sum(zw.sum(axis=0) ** 2 - np.sum(zw**2, axis=0)))
+    pw = present * weight[:, None]
+    cross_n = float(np.sum(pw.sum(axis=0) ** 2 - np.sum(pw**2, axis=0)))
+    if not (own > 0 and cross_n > 0):
+        return 0.0
+    return float(np.clip((cross / cross_n) / (own / own_n), 0.0, _MAX_COMMON_SHARE))
+
+
+_MAX_COMMON_SHARE = 0.95
+
+
 def _bootstrap_counts(
+    grid: np.ndarray,
     series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
     sigma2: float,
     rho: float,
+    common: float,
     draws: int,
 ) -> np.ndarray:
     """``draws`` rows of lognormal-Poisson counts at every unit's fitted constant rate, the
-    units' years side by side (columns in the order of ``series``)."""
+    units' years side by side (columns in the order of ``series``); a share ``common`` of
+    the shocks shared by every unit in the same year (same AR(1) law)."""
     mean = np.concatenate([y.sum() / e.sum() * e for y, e, _ in series])
     rng = np.random.default_rng(_BOOTSTRAP_SEED)
     normal = rng.standard_normal((draws, mean.size))
+    shared = np.einsum(
+        "bk,jk->bj", rng.standard_normal((draws, grid.size)), _shock_root(grid.tobytes(), rho)
+    )
     shocks = np.empty_like(normal)
     start = 0
     for _, _, t in series:  # einsum, not a threaded BLAS product (slow on small matrices)
         block = slice(start, start + t.size)
-        shocks[:, block] = np.einsum("bk,jk->bj", normal[:, block], _shock_root(t.tobytes(), rho))
+        own = np.einsum("bk,jk->bj", normal[:, block], _shock_root(t.tobytes(), rho))
+        shared_years = shared[:, np.searchsorted(grid, t)]
+        shocks[:, block] = math.sqrt(1.0 - common) * own + math.sqrt(common) * shared_years
         start += t.size
     shocks *= math.sqrt(sigma2)
     return rng.poisson(mean * np.exp(shocks - sigma2 / 2.0)).astype(float)

@@ -68,7 +68,7 @@ def test_contrast_df_without_shocks_is_the_cap():
 def test_each_draw_is_pooled_as_pooled_dispersion_pools_it():
     panel = _panel(events=20.0)
     grid, series = dispersion.pooled_dispersion(panel.frame, panel.pre_years).fitted
-    counts = dispersion._bootstrap_counts(series, 0.03, 0.4, 25)
+    counts = dispersion._bootstrap_counts(grid, series, 0.03, 0.4, 0.3, 25)
     sigma2s, rhos = dispersion._pooled_draws(grid, series, counts)
     columns = np.cumsum([0] + [t.size for _, _, t in series])
     for b in range(25):
@@ -82,6 +82,34 @@ def test_each_draw_is_pooled_as_pooled_dispersion_pools_it():
         )
         one = dispersion.pooled_dispersion(frame, panel.pre_years)
         assert (sigma2s[b], rhos[b]) == pytest.approx((one.sigma2, one.rho), abs=1e-12)
+
+
+def _share(tau2, sigma2, seed=2):
+    shape = PanelShape(sigma2, tau2, 0.4, 0.3, 0.7)
+    panel = simulate_panel(
+        shape, np.random.default_rng(seed), n_comparison=40, events_per_year=5000.0, n_pre=8
+    )
+    grid, series = pooled_dispersion(panel.frame, panel.pre_years).fitted
+    return dispersion.common_shock_share(grid, series, sigma2 + tau2)
+
+
+def test_common_share_finds_year_shocks_shared_by_every_unit():
+    # 8 years of common shocks per panel: one panel's share is noisy, five average near it
+    shares = [_share(tau2=0.02, sigma2=0.02, seed=seed) for seed in range(5)]
+    assert np.mean(shares) == pytest.approx(0.5, abs=0.1)
+
+
+def test_common_share_is_near_zero_for_independent_units():
+    assert _share(tau2=0.0, sigma2=0.04) < 0.1
+
+
+def test_drawn_shocks_are_shared_by_the_units_in_the_common_share():
+    panel = _panel()
+    grid, series = pooled_dispersion(panel.frame, panel.pre_years).fitted
+    big = tuple((y * 0 + 1e7, e * 0 + 1.0, t) for y, e, t in series)  # Poisson noise ~0
+    counts = dispersion._bootstrap_counts(grid, big, 0.04, 0.0, 0.5, 4000)
+    logs = np.log(counts[:, : grid.size]), np.log(counts[:, grid.size : 2 * grid.size])
+    assert np.corrcoef(logs[0][:, 0], logs[1][:, 0])[0, 1] == pytest.approx(0.5, abs=0.05)
 
 
 def test_bootstrap_is_the_same_for_the_same_panel():
