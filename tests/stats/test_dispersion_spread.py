@@ -89,8 +89,9 @@ def _share(tau2, sigma2, seed=2):
     panel = simulate_panel(
         shape, np.random.default_rng(seed), n_comparison=40, events_per_year=5000.0, n_pre=8
     )
-    grid, series = pooled_dispersion(panel.frame, panel.pre_years).fitted
-    return dispersion.common_shock_share(grid, series, sigma2 + tau2)
+    pooled = pooled_dispersion(panel.frame, panel.pre_years)
+    grid, series = pooled.fitted
+    return dispersion.common_shock_share(grid, series, pooled.sigma2, pooled.rho)
 
 
 def test_common_share_finds_year_shocks_shared_by_every_unit():
