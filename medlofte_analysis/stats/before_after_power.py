@@ -106,7 +106,7 @@ _NODE_MAX_TOTAL = 20_000.0
 _BETA_APPROX_FROM = 800
 _N_SCALES = 3
 #: The bootstrap's spread is used only when its median ``omega*/omega_hat`` reaches this: below
-#: it (half or more of the draws estimate no shocks, about 1-2 % of simulated panels with 5
+#: it (half or more of the draws estimate no shocks, about 1-3 % of simulated panels with 5
 #: events a year, none with 100) the median-unbiased truth ``omega_hat / median`` is unbounded
 #: (a median of 1e-14 made the truth 1e11 times the estimate), and the ``chi2_nu / nu`` spread
 #: is used instead.

@@ -445,7 +445,7 @@ def _unit_base(e: bytes, t: bytes, grid: bytes) -> dict:
     e, t, grid_years = (np.frombuffer(b, dtype=float) for b in (e, t, grid))
     position = {int(v): k for k, v in enumerate(grid_years)}
     cols = np.array([position[int(v)] for v in t])
-    m_proj = np.eye(t.size) - np.outer(np.ones(t.size), e) / e.sum()  # M = I - e 1' / sum(e)
+    m_proj = np.eye(t.size) - np.outer(e, np.ones(t.size)) / e.sum()  # M = I - e 1' / sum(e)
     embed = np.zeros((grid_years.size, t.size))
     embed[cols, np.arange(t.size)] = 1.0
     a = embed @ m_proj @ np.diag(e) @ embed.T

@@ -67,7 +67,10 @@ def test_contrast_df_without_shocks_is_the_cap():
 
 def test_each_draw_is_pooled_as_pooled_dispersion_pools_it():
     panel = _panel(events=20.0)
-    grid, series = dispersion.pooled_dispersion(panel.frame, panel.pre_years).fitted
+    # populations that change over the years (the fitted rate's share of each year differs)
+    growth = 1.0 + 0.1 * (panel.frame["year"] - panel.frame["year"].min())
+    frame = panel.frame.assign(exposure=panel.frame["exposure"] * growth)
+    grid, series = dispersion.pooled_dispersion(frame, panel.pre_years).fitted
     counts = dispersion._bootstrap_counts(grid, series, 0.03, 0.4, 0.3, 25)
     sigma2s, rhos = dispersion._pooled_draws(grid, series, counts)
     columns = np.cumsum([0] + [t.size for _, _, t in series])
