@@ -91,7 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-from medlofte_analysis.stats.dispersion import variance_scales
+from medlofte_analysis.stats.dispersion import median_unbiased_spread, variance_scales
 
 __all__ = ["BeforeAfterPower", "EXACT_MAX_SMALLER", "EXACT_MAX_TOTAL", "shock_allowance"]
 
@@ -105,12 +105,6 @@ _NODE_MAX_TOTAL = 20_000.0
 #: Totals from which the critical counts come from the beta approximation of the null law.
 _BETA_APPROX_FROM = 800
 _N_SCALES = 3
-#: The bootstrap's spread is used only when its median ``omega*/omega_hat`` reaches this: below
-#: it (half or more of the draws estimate no shocks, about 1-3 % of simulated panels with 5
-#: events a year, none with 100) the median-unbiased truth ``omega_hat / median`` is unbounded
-#: (a median of 1e-14 made the truth 1e11 times the estimate), and the ``chi2_nu / nu`` spread
-#: is used instead.
-_MIN_BOOTSTRAP_MEDIAN = 0.5
 
 
 @functools.lru_cache(maxsize=8)
@@ -202,16 +196,13 @@ class BeforeAfterPower:
         test's estimate varies around the truth as the bootstrap estimates vary around the
         estimate, instead of the plug-in estimate spread as ``chi2_nu / nu`` (module
         docstring); that spread also when the bootstrap median is below
-        :data:`_MIN_BOOTSTRAP_MEDIAN`."""
+        :data:`~medlofte_analysis.stats.dispersion.MIN_BOOTSTRAP_MEDIAN`."""
         sigma2 = max(float(sigma2), 0.0) if math.isfinite(sigma2) else 0.0
         scales = variance_scales(float(shock_df), _N_SCALES) if shock_df > 0 else np.ones(1)
-        if spread is not None and sigma2 > 0:
-            finite = np.asarray(spread, dtype=float)
-            finite = finite[np.isfinite(finite)]
-            middle = float(np.median(finite)) if finite.size else 0.0
-            if middle >= _MIN_BOOTSTRAP_MEDIAN:
-                sigma2 /= middle
-                scales = np.quantile(finite, (np.arange(_N_SCALES) + 0.5) / _N_SCALES)
+        bootstrap = median_unbiased_spread(spread, _N_SCALES) if sigma2 > 0 else None
+        if bootstrap is not None:
+            sigma2 /= bootstrap[0]
+            scales = bootstrap[1]
         e0 = np.asarray(baseline_exposures, dtype=float)
         e1 = np.asarray(followup_exposures, dtype=float)
         w0, w1 = e0 / e0.sum(), e1 / e1.sum()

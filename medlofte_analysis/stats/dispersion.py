@@ -33,7 +33,9 @@ from scipy import stats
 
 __all__ = [
     "BOOTSTRAP_DRAWS",
+    "MIN_BOOTSTRAP_MEDIAN",
     "bootstrap_contrast_variances",
+    "median_unbiased_spread",
     "common_shock_share",
     "PooledDispersion",
     "contrast_shock_df",
@@ -348,13 +350,57 @@ def bootstrap_contrast_variances(
     """
     if not pooled.fitted or not pooled.fitted[1]:
         return np.full(draws, math.nan)
+    sigma2s, rhos = _bootstrap_draws(pooled, draws)
+    lags = np.abs(np.subtract.outer(contrast_years, contrast_years))
+    return sigma2s * np.einsum("g,bgh,h->b", weights, rhos[:, None, None] ** lags[None], weights)
+
+
+#: The last pooled fit bootstrapped and its draws: the before–after test and the trend
+#: projection of one indicator share the pooled fit, so the panels are drawn once.
+_LAST_DRAWS: list = []
+
+
+def _bootstrap_draws(pooled: PooledDispersion, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(sigma2*, rho*)`` of ``draws`` bootstrap panels of ``pooled`` (see
+    :func:`bootstrap_contrast_variances`); remembered for the same ``pooled`` object."""
+    if _LAST_DRAWS and _LAST_DRAWS[0] is pooled and _LAST_DRAWS[1] == draws:
+        return _LAST_DRAWS[2]
     grid, series = pooled.fitted
     sigma2 = max(float(pooled.sigma2), 0.0) if math.isfinite(pooled.sigma2) else 0.0
     common = common_shock_share(grid, series, sigma2, pooled.rho)
     counts = _bootstrap_counts(grid, series, sigma2, pooled.rho, common, draws)
-    sigma2s, rhos = _pooled_draws(grid, series, counts)
-    lags = np.abs(np.subtract.outer(contrast_years, contrast_years))
-    return sigma2s * np.einsum("g,bgh,h->b", weights, rhos[:, None, None] ** lags[None], weights)
+    result = _pooled_draws(grid, series, counts)
+    _LAST_DRAWS[:] = [pooled, draws, result]
+    return result
+
+
+#: The bootstrap's spread is used only when its median ``omega*/omega_hat`` reaches this:
+#: below it (half the draws estimated no shocks: about 1-3 % of simulated panels at 5
+#: events a year, none with 100) the median-unbiased truth ``omega_hat / median`` is
+#: unbounded (a median of 1e-14 made the truth 1e11 times the estimate), and the methods
+#: fall back on the ``chi2_nu / nu`` spread.
+MIN_BOOTSTRAP_MEDIAN = 0.5
+
+
+def median_unbiased_spread(
+    spread: np.ndarray | None, points: int
+) -> tuple[float, np.ndarray] | None:
+    """From bootstrap estimates over the estimate (``spread``, e.g.
+    :func:`bootstrap_contrast_variances` over the plug-in contrast variance): their median
+    ``m`` and ``points`` equally likely quantiles of ``spread`` (the middles of
+    equal-probability strata). The truth is then taken as the median-unbiased estimate
+    (estimate / ``m``), and the test's estimate varies around that truth as the bootstrap
+    estimates vary around the estimate: truth times the quantiles. None without finite
+    values or when ``m`` is below :data:`MIN_BOOTSTRAP_MEDIAN`."""
+    if spread is None:
+        return None
+    finite = np.asarray(spread, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    middle = float(np.median(finite)) if finite.size else 0.0
+    if not middle >= MIN_BOOTSTRAP_MEDIAN:
+        return None
+    quantiles = np.quantile(finite, (np.arange(points) + 0.5) / points)
+    return middle, quantiles
 
 
 @functools.lru_cache(maxsize=1024)

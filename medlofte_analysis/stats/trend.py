@@ -52,9 +52,19 @@ the borrowed shocks):
   Poisson and pre-period shocks, as above);
 * at each such sample the test's projection ``T'`` AND its margin are recomputed from that
   sample's own fit (``xbar' (X'WX)^-1 xbar`` and ``c' R c`` at its fitted means), the
-  estimated shock variance varying as ``chi2_df / df`` (the power of a test with an
-  estimated variance, as Student's t); the critical counts of the negative binomial
+  estimated shock variance varying as in repeated samples of the panel (the power of a test
+  with an estimated variance, as Student's t); the critical counts of the negative binomial
   predictive follow;
+* how the estimated shock variance varies comes from the parametric bootstrap of the panel
+  that the before–after test uses
+  (:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`, the same drawn
+  panels, with the year shocks common to every unit): the draws' ``sigma2* c' R(rho*) c``
+  for the observed fit's ``c``, over the estimate. The shock variance taken as the truth is
+  the median-unbiased estimate (the estimate over the draws' median) and the test's estimate
+  varies around it as the draws vary around the estimate (five equally likely strata).
+  Without a constant-rate fit of the panel, or when half the draws estimate no shocks
+  (:data:`~medlofte_analysis.stats.dispersion.MIN_BOOTSTRAP_MEDIAN`), the plug-in estimate
+  spread as ``chi2_df / df`` (:func:`effective_shock_df`) instead;
 * the follow-up total is ``Y ~ Poisson(R T exp(s))``, ``s = w' u_f`` the follow-up's log
   shock (mean one), normal GIVEN that sample's projection error ``p = xbar' delta``
   (Gaussian conditioning: ``Cov(p, s) = sigma2 (A' xbar)' R_pf w``, so ``s | p`` has mean
@@ -82,16 +92,17 @@ the test reached 72 %, and reported decreases of -98 % that the test detected in
 samples. Recomputed, the modelled share is 72 % (< 80 %: no decrease is detectable, which is
 the truth). Calibration suite (``benchmarks/bench_calibration.py --methods trend``, 24 cells,
 2 000 replicates a cell, seed 20261127): type-I 2.6-5.4 %, coverage 94.6-97.7 %, power at the
-reported increase 78.5-83.2 % and decrease 74.6-80.7 %. The decreases at 100 events a year
-are the low ones (74.6-78.5 %, mean 76.6 %; one cell, 7 units, 6 + 1 years, just below 75 %),
-not diagnosed: the pooled shock variance is biased low when the year shocks are partly common
-to all units (found for the before–after test, whose bootstrap now allows for it), but the
-increases in the same cells reach 78.5-81.4 %, so that alone would not explain why only the
-decreases fall short. At 5 events a year the increase is detected in 81-85 % (slightly
-conservative: the pooled shock variance errs upwards with so few events; with the shock
-variance known, brute-force simulation gives 78-80 %, see the tests). With 8 nodes instead
-of 16 along the projection the MDE moved by up to 4 % of ``ln R`` (a step function of the
-projection is integrated).
+reported increase 79.4-84.8 % and decrease 78.0-81.8 %. With the ``chi2_df / df`` spread of
+the plug-in estimate the decreases at 100 events a year fell short (74.6-78.5 %, mean 76.6 %;
+one cell, 7 units, 6 + 1 years, below 75 %) and the increases there reached 78.5-81.4 %: the
+pooled shock variance is biased low when the year shocks are partly common to every unit
+(:func:`medlofte_analysis.stats.dispersion.bootstrap_contrast_variances`), and its spread is
+skewed. With the bootstrap those decreases are 78.0-79.7 % (that cell 74.7 -> 78.7 %, its
+6 + 2 twin 75.3 -> 78.4 %, same seeds) and the increases 79.4-82.2 %. At 5 events a year the
+increase is detected in 82-85 % (slightly conservative: the pooled shock variance errs
+upwards with so few events; with the shock variance known, brute-force simulation gives
+78-80 %, see the tests). With 8 nodes instead of 16 along the projection the MDE moved by
+up to 4 % of ``ln R`` (a step function of the projection is integrated).
 """
 
 from __future__ import annotations
@@ -109,6 +120,8 @@ from scipy import optimize, special, stats
 
 from medlofte_analysis.stats.dispersion import (
     PooledDispersion,
+    bootstrap_contrast_variances,
+    median_unbiased_spread,
     shock_correlation,
     variance_scales,
 )
@@ -322,21 +335,28 @@ def trend_projection(
         shock_log = shocks.sigma2 * float(c @ corr @ c)
         var_total = total * total * (1.0 / total + param_log + allowance * shock_log)
         phi = max(1.0, var_total / (total + total * total * param_log))
+        # the shock variance taken as the truth for the detectable change, and how the
+        # test's estimate varies around it (module docstring: the bootstrap of the panel)
+        truth, spread = shocks.sigma2, variance_scales(shock_df, _N_SCALES)
+        if with_mde and shock_log > 0:
+            drawn = bootstrap_contrast_variances(shocks, np.concatenate([py, fy]), c)
+            bootstrap = median_unbiased_spread(drawn / shock_log, _N_SCALES)
+            if bootstrap is not None:
+                truth, spread = shocks.sigma2 / bootstrap[0], bootstrap[1]
         # beta_hat - beta ~ A (u_pre + eps_pre / mu_pre): its covariance in repeated samples
         corr_pre = corr[:n_pre, :n_pre]
-        cov_repeated = info_inv + shocks.sigma2 * a_matrix @ corr_pre @ a_matrix.T
+        cov_repeated = info_inv + truth * a_matrix @ corr_pre @ a_matrix.T
         estimation_log = float(xbar @ cov_repeated @ xbar)
         # the follow-up's log shock s = w' u_f given the projection's error p = xbar' delta:
         # s | p ~ N(coupling * p, eta_log) (Gaussian conditioning; rho links them)
-        follow_log = shocks.sigma2 * float(weights @ corr[n_pre:, n_pre:] @ weights)
-        shared = shocks.sigma2 * float((a_matrix.T @ xbar) @ corr[:n_pre, n_pre:] @ weights)
+        follow_log = truth * float(weights @ corr[n_pre:, n_pre:] @ weights)
+        shared = truth * float((a_matrix.T @ xbar) @ corr[:n_pre, n_pre:] @ weights)
         coupling = shared / estimation_log if estimation_log > 0 else 0.0
         eta_log = max(follow_log - coupling * shared, 0.0)
 
         def margins(mu_p: np.ndarray, mu_fol: np.ndarray) -> np.ndarray:
             param_k, shock_k = _fit_margins(x_pre, x_f, mu_p, mu_fol, corr)
-            spread = variance_scales(shock_df, _N_SCALES)[None, :]
-            return param_k[:, None] + allowance * shocks.sigma2 * shock_k[:, None] * spread
+            return param_k[:, None] + allowance * truth * shock_k[:, None] * spread[None, :]
     else:
         grad = x_f.T @ mu_f
         allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, df_resid)) / z_half) ** 2

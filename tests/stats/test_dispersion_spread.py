@@ -175,3 +175,24 @@ def test_bootstrap_without_usable_units_is_nan():
     pooled = dispersion.pooled_dispersion(frame, [2020])
     draws = dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
     assert np.all(np.isnan(draws)) and math.isnan(pooled.sigma2)
+
+
+def test_median_unbiased_spread_gives_the_median_and_stratum_quantiles():
+    middle, quantiles = dispersion.median_unbiased_spread(np.linspace(0.5, 1.5, 101), 5)
+    assert middle == pytest.approx(1.0)
+    assert quantiles == pytest.approx([0.6, 0.8, 1.0, 1.2, 1.4])
+
+
+def test_median_unbiased_spread_refuses_a_median_near_no_shock():
+    assert dispersion.median_unbiased_spread(np.r_[np.zeros(6), np.ones(5)], 5) is None
+
+
+def test_bootstrap_panels_are_drawn_once_for_the_same_pooled_fit(monkeypatch):
+    panel = _panel()
+    pooled = dispersion.pooled_dispersion(panel.frame, panel.pre_years)
+    calls = []
+    original = dispersion._pooled_draws
+    monkeypatch.setattr(dispersion, "_pooled_draws", lambda *a: calls.append(1) or original(*a))
+    dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
+    dispersion.bootstrap_contrast_variances(pooled, YEARS[:2], WEIGHTS[:2])
+    assert len(calls) == 1

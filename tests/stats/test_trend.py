@@ -1,13 +1,20 @@
 """Tests for medlofte_analysis.stats.trend against hand calculations, a direct likelihood
 maximisation (scipy, not statsmodels) and seeded simulation."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from medlofte_analysis.stats.dispersion import PooledDispersion
+from medlofte_analysis.stats import trend
+from medlofte_analysis.stats.dispersion import (
+    PooledDispersion,
+    contrast_variance,
+    pooled_dispersion,
+)
+from medlofte_analysis.stats.simulate import PanelShape, simulate_panel
 from medlofte_analysis.stats.trend import effective_shock_df, trend_projection
 
 PRE_YEARS = list(range(2015, 2024))
@@ -248,3 +255,34 @@ def test_power_at_the_reported_changes_holds_with_strongly_autocorrelated_shocks
     up = _shocked_rejections(200.0, 1, reported.mde_increase, 1000, strong)
     down = _shocked_rejections(200.0, 1, reported.mde_decrease, 1000, strong)
     assert (up, down) == pytest.approx((0.8, 0.8), abs=0.05)  # 3.8 Monte Carlo SE
+
+
+# SYNTHETIC panel (medlofte_analysis.stats.simulate, seeded) for the bootstrap of the shocks.
+def _panel_fit():
+    shape = PanelShape(0.025, 0.007, 0.45, 0.3, 0.7)
+    panel = simulate_panel(shape, np.random.default_rng(5), n_comparison=7, events_per_year=100)
+    return pooled_dispersion(panel.frame, panel.pre_years)
+
+
+def _reported_with_bootstrap(monkeypatch, share: float) -> float:
+    # the bootstrap's estimates all at ``share`` of the plug-in contrast variance
+    def drawn(pooled, years, weights):
+        return np.full(128, share * contrast_variance(pooled.sigma2, pooled.rho, years, weights))
+
+    monkeypatch.setattr(trend, "bootstrap_contrast_variances", drawn)
+    return _reported(100.0, 1, _panel_fit()).mde_increase
+
+
+def test_reported_change_takes_the_median_unbiased_shock_variance_as_the_truth(monkeypatch):
+    # estimates at half the estimate in repeated samples: the truth is twice the estimate
+    assert _reported_with_bootstrap(monkeypatch, 0.5) > 1.05 * _reported_with_bootstrap(
+        monkeypatch, 1.0
+    )
+
+
+def test_reported_change_without_a_constant_rate_fit_uses_the_chi2_spread():
+    pooled = _panel_fit()
+    plain = dataclasses.replace(pooled, fitted=())
+    assert _reported(100.0, 1, plain).mde_increase == pytest.approx(
+        _reported(100.0, 1, PooledDispersion(pooled.sigma2, pooled.rho, pooled.df, 8)).mde_increase
+    )
