@@ -213,6 +213,22 @@ NOTES_SV: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
         r"Normalapproximation; SE härlett ur publicerat 95 %-intervall",
         "Normalapproximation; standardfelet är härlett ur det publicerade 95 %-intervallet",
     ),
+    (
+        r"SE härlett ur publicerat (\d+ %)-intervall, logit-skala per andel, MOVER för "
+        r"skillnaden \(SE derived from the published \d+ % interval; logit scale; MOVER\)",
+        r"Osäkerheten är härledd ur de publicerade \1-intervallen; intervallet för skillnaden "
+        r"är sammansatt av de två andelarnas intervall, så att det håller sig inom 0–100 %.",
+    ),
+    (
+        r"Newcombe \(1998\) method 10 \(hybrid Wilson score\); p-value inverted from it",
+        "Intervallet för skillnaden är beräknat ur antalet svarande (Newcombes metod), och "
+        "p-värdet stämmer med intervallet.",
+    ),
+    (
+        r"Newcombe \(1998\) method 10 \(hybrid Wilson score\); pooled two-proportion z test",
+        "Intervallet för skillnaden är beräknat ur antalet svarande (Newcombes metod); "
+        "p-värdet kommer från ett test av de sammanslagna andelarna.",
+    ),
     (r"RMSPE före", "genomsnittlig avvikelse före"),
     (r"\(RMSPE ", "(genomsnittlig avvikelse "),
     (r"(\d+) donatorer", r"\1 jämförelsekommuner i vägningen"),

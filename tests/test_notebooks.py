@@ -6,6 +6,7 @@ import pytest
 from nbclient import NotebookClient
 
 from medlofte_analysis.config import NOTEBOOKS_DIR, REPORTS_DIR
+from medlofte_analysis.presentation import UNKNOWN_NOTE_SV
 
 COMMITTED = sorted(NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(
     (REPORTS_DIR / "demo-dalarna" / "notebooks").glob("*.ipynb")
@@ -19,6 +20,13 @@ def test_a_committed_notebook_has_one_parameters_cell_and_no_injected_cell(path)
     ]
     assert tags.count("parameters") == 1
     assert "injected-parameters" not in tags
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_a_committed_notebook_shows_no_untranslated_note(path):
+    # every note a reader sees has Swedish words; the generic sentence is a last resort
+    text = path.read_text(encoding="utf-8")
+    assert UNKNOWN_NOTE_SV not in text
 
 
 def test_editing_the_municipality_in_the_parameters_cell_evaluates_that_municipality():

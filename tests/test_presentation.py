@@ -17,6 +17,10 @@ from medlofte_analysis.presentation import (
     summary_markdown,
     table_html,
 )
+from medlofte_analysis.stats.proportions import (
+    difference_from_published_intervals,
+    newcombe_difference,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,20 @@ def test_english_fragments_seen_in_the_demonstration_are_translated():
     text = note_sv(note)
     assert text.startswith("7 jämförelsekommuner saknar händelser alla år")
     assert UNKNOWN_NOTE_SV not in text
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        newcombe_difference(0.30, 400, 0.25, 380).method,
+        newcombe_difference(0.30, 0, 0.25, 380).method,
+        difference_from_published_intervals(0.30, 0.26, 0.34, 0.25, 0.21, 0.29).method,
+    ],
+)
+def test_survey_methods_written_into_notes_are_swedish(method):
+    text = note_sv(f"NTU 2022 → 2024. {method}")
+    assert UNKNOWN_NOTE_SV not in text
+    assert not any(word in text for word in ("derived", "scale", "method", "inverted", "MOVER"))
 
 
 def test_shipped_source_descriptions_are_swedish():
