@@ -269,7 +269,23 @@ def note_sv(note: str) -> str:
         if part.strip() and _looks_untranslated(part):
             part = UNKNOWN_NOTE_SV + ("." if part.rstrip().endswith(".") else "")
         kept.append(part)
-    return localise_numbers("".join(kept))
+    return localise_numbers(_sentences_capitalised("".join(kept)))
+
+
+#: Periods that end an abbreviation, not a sentence.
+_ABBREVIATIONS = frozenset({"t.ex.", "bl.a.", "m.m.", "s.k.", "o.s.v.", "dvs.", "ca.", "jfr."})
+
+
+def _sentences_capitalised(text: str) -> str:
+    """A capital letter at every sentence start inside a note: the notes are joined from
+    clauses that each start in lowercase ("… (se före–efter). förperioden …")."""
+    tokens = re.split(r"(\s+)", text)
+    for k in range(2, len(tokens), 2):
+        previous, word = tokens[k - 2], tokens[k]
+        ends = previous.endswith(".") and previous.lower().lstrip("(") not in _ABBREVIATIONS
+        if ends and word[:1].islower():
+            tokens[k] = word[0].upper() + word[1:]
+    return "".join(tokens)
 
 
 # --- Sources in Swedish ---------------------------------------------------------------------------

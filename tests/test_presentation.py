@@ -30,7 +30,7 @@ def demo() -> Evaluation:
 
 def test_statistics_notes_are_translated_to_swedish():
     note = "Trend 2017–2022 (6 år). pre-period includes pandemic years 2020–2021"
-    assert note_sv(note) == "Trend 2017–2022 (6 år). förperioden innehåller pandemiåren 2020–2021"
+    assert note_sv(note) == "Trend 2017–2022 (6 år). Förperioden innehåller pandemiåren 2020–2021"
 
 
 def test_an_unknown_english_note_becomes_a_generic_swedish_sentence():
@@ -43,7 +43,14 @@ def test_an_unknown_reason_code_becomes_a_generic_swedish_sentence():
 
 def test_a_known_clause_is_kept_beside_an_unknown_one():
     note = "ett enda basår. the model did not converge at all"
-    assert note_sv(note) == f"ett enda basår. {UNKNOWN_NOTE_SV}"
+    assert note_sv(note) == f"ett enda basår. {UNKNOWN_NOTE_SV[0].upper()}{UNKNOWN_NOTE_SV[1:]}"
+
+
+def test_a_sentence_inside_a_note_starts_with_a_capital():
+    note = "överspridning lånad (se före–efter). förperioden innehåller pandemiåren; t.ex. en"
+    assert note_sv(note) == (
+        "överspridning lånad (se före–efter). Förperioden innehåller pandemiåren; t.ex. en"
+    )
 
 
 def test_one_event_takes_the_singular():
