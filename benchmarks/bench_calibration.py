@@ -15,8 +15,13 @@ of the ratio, so the median's own noise counts as much as the replicates'); abou
 one core, ``--jobs 2`` runs cells in parallel processes (the same table: cell k is seeded
 seed + k).
 
+``--own-design`` prints instead, per cell, the power at each panel's OWN reported change with
+its design kept (the comparison units' rates and populations; new shocks and counts), overall
+and for the panels whose reported change lies below / above the cell's median: what one
+evaluation's reported change means, where the table above checks the cell's median change.
+
 Run:  .venv/bin/python benchmarks/bench_calibration.py [--quick] [--reps N] [--mde-reps N]
-      [--methods a,b] [--jobs N]
+      [--methods a,b] [--jobs N] [--own-design]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from medlofte_analysis.evaluate import load_inputs  # noqa: E402
 from medlofte_analysis.stats.calibration import (  # noqa: E402
     calibrate,
+    calibrate_own_design,
     calibration_grid,
     load_registry,
 )
@@ -41,6 +47,8 @@ from medlofte_analysis.stats.simulate import estimate_panel_shape  # noqa: E402
 QUICK_GRID = {"n_comparison": (7,), "events_per_year": (20.0,), "n_baseline": (1, 6)}
 #: Replicates a cell: quick, full (the MDE's median over all null panels unless --mde-reps).
 QUICK_REPS, FULL_REPS = 100, 2000
+#: Panels a cell for ``--own-design`` (each costs a null panel and two alternatives).
+OWN_DESIGN_REPS = 1000
 
 
 def misses(table: pd.DataFrame) -> pd.Series:
@@ -115,6 +123,28 @@ def run(
     return table
 
 
+def run_own_design(
+    quick: bool, reps: int | None, methods: list[str] | None, seed: int, jobs: int = 1
+) -> pd.DataFrame:
+    """Power at each panel's own reported change, its design kept
+    (:func:`medlofte_analysis.stats.calibration.own_design_power`): a diagnostic, printed
+    with the shares for the panels whose reported change is below and above the cell's
+    median (a reported change that follows the noise of its variance estimate is too small
+    in the first half and too large in the second)."""
+    shape = estimate_panel_shape(load_inputs().indicators)
+    registry = load_registry()
+    chosen = {k: v for k, v in registry.items() if not methods or k in methods}
+    cells = calibration_grid(**QUICK_GRID) if quick else calibration_grid()
+    reps = reps or (QUICK_REPS if quick else OWN_DESIGN_REPS)
+    start = time.perf_counter()
+    table = calibrate_own_design(chosen, shape, cells, reps, seed, jobs=jobs)
+    print(
+        f"Own design: {len(chosen)} methods x {len(cells)} cells, {reps} panels a cell, "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -132,8 +162,18 @@ def main() -> None:
         help="null panels whose reported MDEs give the median (default: all)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--own-design",
+        action="store_true",
+        help="instead: power at each panel's own reported change, its design kept",
+    )
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
+    if args.own_design:
+        table = run_own_design(args.quick, args.reps, methods, args.seed, args.jobs)
+        with pd.option_context("display.width", 220, "display.max_rows", 500):
+            print(table.round(3).to_string(index=False))
+        return
     table = run(args.quick, args.reps, methods, args.seed, args.mde_reps, args.jobs)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(table.round(3).to_string(index=False))

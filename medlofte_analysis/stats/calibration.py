@@ -194,6 +194,63 @@ def calibrate_cell(
     return row
 
 
+def own_design_power(
+    method: MethodFunction,
+    shape: PanelShape,
+    cell: Cell,
+    reps: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> dict[str, float]:
+    """Power at each panel's OWN reported change, its design kept: for each of ``reps`` null
+    panels the comparison units' rates and populations are kept, and a new panel (new
+    shocks and counts) is drawn with the target's true ratio at that panel's reported
+    increase, and another at its reported decrease. The share rejected is what a reader of
+    one evaluation may take the reported change to mean; :func:`calibrate_cell` checks the
+    power at the cell's MEDIAN reported change instead, which can be right on average while
+    single panels are far off. Also the shares by the panels' reported increase, in halves
+    (``*_below_median`` / ``*_above_median``)."""
+    master = np.random.default_rng(seed)
+    hits: dict[str, list[tuple[float, bool]]] = {"increase": [], "decrease": []}
+    for _ in range(reps):
+        design_seed = int(master.integers(2**62))
+        noise = np.random.default_rng(int(master.integers(2**62)))
+
+        token = _MDE_WANTED.set(True)
+        try:
+            null = method(_same_design(shape, cell, 1.0, noise, design_seed), alpha)
+        finally:
+            _MDE_WANTED.reset(token)
+        for key, ratio in (("increase", null.mde_increase), ("decrease", null.mde_decrease)):
+            if math.isfinite(ratio) and 0 < ratio != 1:
+                result = method(_same_design(shape, cell, ratio, noise, design_seed), alpha)
+                if math.isfinite(result.p_value):
+                    hits[key].append((ratio, bool(result.p_value <= alpha)))
+    row: dict[str, float] = {}
+    for key, pairs in hits.items():
+        ratios = np.array([r for r, _ in pairs])
+        rejected = np.array([h for _, h in pairs], dtype=float)
+        row[f"n_{key}"] = float(rejected.size)
+        row[f"own_power_{key}"] = float(rejected.mean()) if rejected.size else math.nan
+        middle = np.median(ratios) if ratios.size else math.nan
+        small = np.abs(np.log(ratios)) <= abs(math.log(middle)) if ratios.size else ratios
+        for name, part in (("below_median", small), ("above_median", ~small)):
+            share = rejected[part].mean() if part.any() else math.nan
+            row[f"own_power_{key}_{name}"] = float(share)
+    return row
+
+
+def _same_design(
+    shape: PanelShape, cell: Cell, ratio: float, noise: np.random.Generator, design_seed: int
+) -> SimulatedPanel:
+    """A panel of the design ``design_seed`` (rates, populations), shocks from ``noise``."""
+    return simulate_panel(
+        shape, noise, n_comparison=cell.n_comparison, events_per_year=cell.events_per_year,
+        n_baseline=cell.n_baseline, n_followup=cell.n_followup, true_ratio=ratio,
+        design_rng=np.random.default_rng(design_seed),
+    )  # fmt: skip
+
+
 def calibrate(
     methods: dict[str, MethodFunction],
     shape: PanelShape,
@@ -211,11 +268,33 @@ def calibrate(
     arguments = [
         (methods[name], shape, cell, reps, seed + k, alpha, mde_reps) for name, k, cell in tasks
     ]
+    return _table(tasks, _map(calibrate_cell, arguments, jobs))
+
+
+def calibrate_own_design(
+    methods: dict[str, MethodFunction],
+    shape: PanelShape,
+    cells: list[Cell],
+    reps: int,
+    seed: int = 20261127,
+    alpha: float = 0.05,
+    jobs: int = 1,
+) -> pd.DataFrame:
+    """:func:`own_design_power` for every method × cell, seeded as :func:`calibrate`."""
+    tasks = [(name, k, cell) for name in methods for k, cell in enumerate(cells)]
+    arguments = [(methods[name], shape, cell, reps, seed + k, alpha) for name, k, cell in tasks]
+    return _table(tasks, _map(own_design_power, arguments, jobs))
+
+
+def _map(function: Callable, arguments: list[tuple], jobs: int) -> list[dict[str, float]]:
+    """``function`` over the argument tuples, in ``jobs`` worker processes if more than one."""
     if jobs > 1:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(calibrate_cell, *zip(*arguments, strict=True)))
-    else:
-        results = [calibrate_cell(*a) for a in arguments]
+            return list(pool.map(function, *zip(*arguments, strict=True)))
+    return [function(*a) for a in arguments]
+
+
+def _table(tasks: list[tuple], results: list[dict[str, float]]) -> pd.DataFrame:
     rows = [
         {"method": name, **cell.__dict__, **result}
         for (name, _, cell), result in zip(tasks, results, strict=True)

@@ -206,12 +206,17 @@ def simulate_panel(
     true_ratio: float = 1.0,
     target_population: float = 20_000.0,
     first_year: int = FIRST_YEAR,
+    design_rng: np.random.Generator | None = None,
 ) -> SimulatedPanel:
     """Draw one synthetic panel (module docstring): a target ``"T"`` with
     ``events_per_year`` expected events a year, ``n_comparison`` comparison units
     ``"C01"...`` whose rates and populations spread as in the estimated shape, ``n_pre``
     pre-years of which the last ``n_baseline`` are the baseline, then ``n_followup``
     follow-up years where the target's rate is multiplied by ``true_ratio``.
+
+    ``design_rng``: where the comparison units' rates and populations (the design) come
+    from, if not from ``rng``; two panels drawn with generators in the same state share
+    their design and differ in their shocks and counts.
     """
     if not 1 <= n_baseline <= n_pre:
         raise ValueError(f"n_baseline must be between 1 and n_pre ({n_pre}), got {n_baseline}")
@@ -220,11 +225,12 @@ def simulate_panel(
     years = np.arange(first_year, first_year + n_years)
     units = ["T"] + [f"C{i:02d}" for i in range(1, n_units)]
     rate = events_per_year / target_population
+    design = rng if design_rng is None else design_rng
     unit_rate = rate * np.exp(
-        np.concatenate([[0.0], rng.normal(0.0, shape.unit_log_sd, n_comparison)])
+        np.concatenate([[0.0], design.normal(0.0, shape.unit_log_sd, n_comparison)])
     )
     population = target_population * np.exp(
-        np.concatenate([[0.0], rng.normal(0.0, shape.population_log_sd, n_comparison)])
+        np.concatenate([[0.0], design.normal(0.0, shape.population_log_sd, n_comparison)])
     )
     gamma = rng.normal(0.0, math.sqrt(shape.tau2), n_years)
     u = _ar1(rng, n_units, n_years, shape.sigma2, shape.rho)

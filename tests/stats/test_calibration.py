@@ -13,6 +13,7 @@ from medlofte_analysis.stats.calibration import (
     calibrate,
     calibrate_cell,
     load_registry,
+    own_design_power,
     register,
 )
 from medlofte_analysis.stats.simulate import PanelShape
@@ -50,6 +51,19 @@ def test_worker_processes_give_the_same_table():
     pd.testing.assert_frame_equal(one, two)
 
 
+def test_own_design_power_rejects_every_panel_of_a_method_that_always_rejects():
+    @register("test_always_rejects")
+    def always_rejects(panel, alpha):
+        return MethodResult(2.0, 1.5, 3.0, 0.001, 1.5, 0.5)
+
+    try:
+        row = own_design_power(METHODS["test_always_rejects"], SHAPE, CELL, reps=4, seed=1)
+        assert row["own_power_increase"] == 1.0 and row["own_power_decrease"] == 1.0
+        assert row["n_increase"] == 4
+    finally:
+        del METHODS["test_always_rejects"]
+
+
 def _bench():
     import importlib.util
     from pathlib import Path
@@ -81,3 +95,8 @@ def test_benchmark_without_a_miss_has_no_distance():
     row = {"n_tested": 500, "coverage": 0.95, "type1": 0.05, "power_decrease": 0.8}
     table = pd.DataFrame([{**row, "power_increase": 0.8}])
     assert math.isnan(_bench().miss_in_standard_errors(table, 500)[0])
+
+
+def test_benchmark_own_design_mode_gives_a_row_per_cell():
+    table = _bench().run_own_design(quick=True, reps=3, methods=["fore_efter"], seed=3)
+    assert len(table) == 4 and "own_power_increase_below_median" in table.columns

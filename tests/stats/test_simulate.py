@@ -26,6 +26,17 @@ def test_panel_has_the_requested_design():
     assert len(panel.followup_years) == 2 and min(panel.followup_years) > max(panel.pre_years)
 
 
+def test_a_design_generator_keeps_the_units_and_redraws_the_counts():
+    def draw(seed):
+        return simulate_panel(
+            SHAPE, np.random.default_rng(seed), design_rng=np.random.default_rng(7)
+        ).frame
+
+    first, second = draw(1), draw(2)
+    assert first["exposure"].equals(second["exposure"])
+    assert not first["count"].equals(second["count"])
+
+
 def test_target_mean_is_the_requested_events_per_year():
     rng = np.random.default_rng(2)
     means = [
