@@ -264,11 +264,7 @@ def calibrate(
     """:func:`calibrate_cell` for every method × cell: one tidy row each, cell ``k`` seeded
     with ``seed + k`` whatever ``jobs`` (worker processes), so the table does not depend on
     how many there are."""
-    tasks = [(name, k, cell) for name in methods for k, cell in enumerate(cells)]
-    arguments = [
-        (methods[name], shape, cell, reps, seed + k, alpha, mde_reps) for name, k, cell in tasks
-    ]
-    return _table(tasks, _map(calibrate_cell, arguments, jobs))
+    return _over_cells(calibrate_cell, methods, shape, cells, reps, seed, jobs, alpha, mde_reps)
 
 
 def calibrate_own_design(
@@ -281,20 +277,28 @@ def calibrate_own_design(
     jobs: int = 1,
 ) -> pd.DataFrame:
     """:func:`own_design_power` for every method × cell, seeded as :func:`calibrate`."""
+    return _over_cells(own_design_power, methods, shape, cells, reps, seed, jobs, alpha)
+
+
+def _over_cells(
+    function: Callable[..., dict[str, float]],
+    methods: dict[str, MethodFunction],
+    shape: PanelShape,
+    cells: list[Cell],
+    reps: int,
+    seed: int,
+    jobs: int,
+    *extra: object,
+) -> pd.DataFrame:
+    """``function(method, shape, cell, reps, seed + k, *extra)`` for every method × cell
+    ``k``, in ``jobs`` worker processes if more than one: one tidy row each."""
     tasks = [(name, k, cell) for name in methods for k, cell in enumerate(cells)]
-    arguments = [(methods[name], shape, cell, reps, seed + k, alpha) for name, k, cell in tasks]
-    return _table(tasks, _map(own_design_power, arguments, jobs))
-
-
-def _map(function: Callable, arguments: list[tuple], jobs: int) -> list[dict[str, float]]:
-    """``function`` over the argument tuples, in ``jobs`` worker processes if more than one."""
+    arguments = [(methods[name], shape, cell, reps, seed + k, *extra) for name, k, cell in tasks]
     if jobs > 1:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(function, *zip(*arguments, strict=True)))
-    return [function(*a) for a in arguments]
-
-
-def _table(tasks: list[tuple], results: list[dict[str, float]]) -> pd.DataFrame:
+            results = list(pool.map(function, *zip(*arguments, strict=True)))
+    else:
+        results = [function(*a) for a in arguments]
     rows = [
         {"method": name, **cell.__dict__, **result}
         for (name, _, cell), result in zip(tasks, results, strict=True)
