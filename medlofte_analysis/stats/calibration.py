@@ -232,8 +232,8 @@ def own_design_power(
         rejected = np.array([h for _, h in pairs], dtype=float)
         row[f"n_{key}"] = float(rejected.size)
         row[f"own_power_{key}"] = float(rejected.mean()) if rejected.size else math.nan
-        middle = np.median(ratios) if ratios.size else math.nan
-        small = np.abs(np.log(ratios)) <= abs(math.log(middle)) if ratios.size else ratios
+        size = np.abs(np.log(ratios))
+        small = size <= np.median(size) if size.size else np.zeros(0, dtype=bool)
         for name, part in (("below_median", small), ("above_median", ~small)):
             share = rejected[part].mean() if part.any() else math.nan
             row[f"own_power_{key}_{name}"] = float(share)

@@ -64,6 +64,18 @@ def test_own_design_power_rejects_every_panel_of_a_method_that_always_rejects():
         del METHODS["test_always_rejects"]
 
 
+def test_own_design_power_is_nan_where_no_change_is_detectable():
+    @register("test_no_decrease")
+    def no_decrease(panel, alpha):
+        return MethodResult(2.0, 1.5, 3.0, 0.001, 1.5, 0.0)
+
+    try:
+        row = own_design_power(METHODS["test_no_decrease"], SHAPE, CELL, reps=3, seed=1)
+        assert row["n_decrease"] == 0 and math.isnan(row["own_power_decrease_below_median"])
+    finally:
+        del METHODS["test_no_decrease"]
+
+
 def _bench():
     import importlib.util
     from pathlib import Path
