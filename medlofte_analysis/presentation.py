@@ -273,7 +273,9 @@ def note_sv(note: str) -> str:
 
 
 #: Periods that end an abbreviation, not a sentence.
-_ABBREVIATIONS = frozenset({"t.ex.", "bl.a.", "m.m.", "s.k.", "o.s.v.", "dvs.", "ca.", "jfr."})
+_ABBREVIATIONS = frozenset(
+    {"t.ex.", "bl.a.", "m.m.", "m.fl.", "s.k.", "o.s.v.", "osv.", "dvs.", "ca.", "jfr.", "t.o.m."}
+)
 
 
 def _sentences_capitalised(text: str) -> str:
