@@ -52,28 +52,20 @@ def test_worker_processes_give_the_same_table():
 
 
 def test_own_design_power_rejects_every_panel_of_a_method_that_always_rejects():
-    @register("test_always_rejects")
     def always_rejects(panel, alpha):
         return MethodResult(2.0, 1.5, 3.0, 0.001, 1.5, 0.5)
 
-    try:
-        row = own_design_power(METHODS["test_always_rejects"], SHAPE, CELL, reps=4, seed=1)
-        assert row["own_power_increase"] == 1.0 and row["own_power_decrease"] == 1.0
-        assert row["n_increase"] == 4
-    finally:
-        del METHODS["test_always_rejects"]
+    row = own_design_power(always_rejects, SHAPE, CELL, reps=4, seed=1)
+    assert row["own_power_increase"] == 1.0 and row["own_power_decrease"] == 1.0
+    assert row["n_increase"] == 4
 
 
 def test_own_design_power_is_nan_where_no_change_is_detectable():
-    @register("test_no_decrease")
     def no_decrease(panel, alpha):
         return MethodResult(2.0, 1.5, 3.0, 0.001, 1.5, 0.0)
 
-    try:
-        row = own_design_power(METHODS["test_no_decrease"], SHAPE, CELL, reps=3, seed=1)
-        assert row["n_decrease"] == 0 and math.isnan(row["own_power_decrease_below_median"])
-    finally:
-        del METHODS["test_no_decrease"]
+    row = own_design_power(no_decrease, SHAPE, CELL, reps=3, seed=1)
+    assert row["n_decrease"] == 0 and math.isnan(row["own_power_decrease_below_median"])
 
 
 def _bench():
