@@ -489,8 +489,9 @@ def _count_methods(
 
     # Comparison-group methods: difference-in-differences and synthetic control.
     did_baseline = tuple(int(y) for y in pre_own.index if y not in follow_years)
-    rows.append(_did_row(config, info, series, comparison, did_baseline))
-    rows.append(_synth_row(config, info, series, comparison, pre_years))
+    shocks = before_after.pooled
+    rows.append(_did_row(config, info, series, comparison, did_baseline, shocks))
+    rows.append(_synth_row(config, info, series, comparison, pre_years, shocks))
     return rows
 
 
@@ -507,6 +508,12 @@ def _placebo_note(test: PlaceboTest, alpha: float) -> str:
         f"{_sv(test.tau2, '.3f')} på log-skalan; {reference}). Kommunens avvikelse är större "
         f"än hos {larger} av {test.n_placebos} jämförelsekommuner."
     )
+    if math.isfinite(test.tau2_power) and test.tau2_power != test.tau2:
+        note += (
+            f" Den minsta upptäckbara förändringen räknas med variansen "
+            f"{_sv(test.tau2_power, '.3f')}: placeboskattningen vägd samman med den stadigare "
+            f"skattningen ur kommunens och jämförelsekommunernas alla år under förperioden."
+        )
     if not math.isfinite(test.mde_increase) and not math.isfinite(test.mde_decrease):
         note += (
             f" Med så få händelser kan metoden inte påvisa någon förändring på "
@@ -521,6 +528,7 @@ def _did_row(
     series: pd.DataFrame,
     comparison: tuple[str, ...],
     baseline: tuple[int, ...],
+    shocks: PooledDispersion | None = None,
 ) -> dict:
     """Ratio of rate ratios over the whole pre-period against the comparison group, tested
     against the comparison units as placebos (stats.did.placebo_difference_in_differences)."""
@@ -537,6 +545,7 @@ def _did_row(
         baseline,
         follow_years,
         alpha=config.alpha,
+        shocks=shocks,
     )
     row.update(baseline_label=years_label(baseline))
     if did.test is None:
@@ -573,6 +582,7 @@ def _synth_row(
     series: pd.DataFrame,
     comparison: tuple[str, ...],
     pre_years: tuple[int, ...],
+    shocks: PooledDispersion | None = None,
 ) -> dict:
     """Synthetic control on rates; its follow-up count tested against the donors' placebo
     gaps (stats.synth.gap_test)."""
@@ -589,7 +599,13 @@ def _synth_row(
     if len(wide.columns) < 3 or not pre_available:
         return _cannot(row, "för få jämförelsekommuner med data")
     synth = synthetic_control(
-        wide, target, pre_available, list(follow_years), counts=counts, alpha=config.alpha
+        wide,
+        target,
+        pre_available,
+        list(follow_years),
+        counts=counts,
+        alpha=config.alpha,
+        shocks=shocks,
     )
     pre_mean = float(wide.loc[pre_available, target].mean())
     row.update(baseline_label=years_label(pre_available))

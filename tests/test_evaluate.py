@@ -230,3 +230,14 @@ def test_before_after_note_names_the_pooled_dispersion():
     note = _row(results, "bra_skadegorelse", "fore_efter")["note"]
     assert "Överspridning skattad gemensamt ur 3 kommuners år 2017–2022" in note
     assert "centrala regeln" in note
+
+
+def test_comparison_group_note_names_the_steadied_variance_of_its_detectable_change():
+    counts = {
+        ("2062", "bra_skadegorelse"): [20.0, 35.0, 12.0, 28.0, 15.0, 30.0, 20.0, 25.0],
+        ("2021", "bra_skadegorelse"): [30.0, 14.0, 26.0, 40.0, 18.0, 22.0, 35.0, 20.0],
+        ("2023", "bra_skadegorelse"): [18.0, 30.0, 36.0, 15.0, 27.0, 40.0, 22.0, 30.0],
+    }
+    results = evaluate(_config({"narvaro": ("bra_skadegorelse",)}), _inputs(counts))
+    note = _row(results, "bra_skadegorelse", "diff_i_diff")["note"]
+    assert "placeboskattningen vägd samman med den stadigare" in note

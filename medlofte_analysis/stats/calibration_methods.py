@@ -10,6 +10,7 @@ import math
 
 from medlofte_analysis.stats.calibration import MethodResult, register
 from medlofte_analysis.stats.did import placebo_difference_in_differences
+from medlofte_analysis.stats.dispersion import PooledDispersion, pooled_dispersion
 from medlofte_analysis.stats.placebo_inference import PlaceboTest
 from medlofte_analysis.stats.simulate import SimulatedPanel
 from medlofte_analysis.stats.synth import synthetic_control
@@ -32,11 +33,22 @@ def _result(test: PlaceboTest | None) -> MethodResult:
     )
 
 
+def _shocks(panel: SimulatedPanel) -> PooledDispersion:
+    """The pooled shock model over the pre-years, as the evaluation fits it for the
+    before–after test and passes on to the comparison-group methods."""
+    return pooled_dispersion(panel.frame, panel.pre_years, trend=False, jackknife=True)
+
+
 @register("diff_i_diff")
 def did_method(panel: SimulatedPanel, alpha: float) -> MethodResult:
     """Ratio of rate ratios over the panel's baseline years with placebo inference."""
     result = placebo_difference_in_differences(
-        panel.frame, panel.target, panel.baseline_years, panel.followup_years, alpha
+        panel.frame,
+        panel.target,
+        panel.baseline_years,
+        panel.followup_years,
+        alpha,
+        shocks=_shocks(panel),
     )
     return _result(result.test)
 
@@ -51,7 +63,9 @@ def synth_method(panel: SimulatedPanel, alpha: float) -> MethodResult:
     rates = frame.pivot(index="year", columns="unit", values="rate")
     counts = frame.pivot(index="year", columns="unit", values="count")
     pre, post = list(panel.pre_years), list(panel.followup_years)
-    result = synthetic_control(rates, panel.target, pre, post, counts=counts, alpha=alpha)
+    result = synthetic_control(
+        rates, panel.target, pre, post, counts=counts, alpha=alpha, shocks=_shocks(panel)
+    )
     if not result.pre_rmspe <= result.fit_limit:
         return _result(None)
     return _result(result.test)

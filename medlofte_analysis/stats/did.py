@@ -56,12 +56,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from medlofte_analysis.stats.dispersion import PooledDispersion
 from medlofte_analysis.stats.placebo_inference import (
     HALF,
     PlaceboCounts,
     PlaceboTest,
     log_poisson_variance,
     placebo_t_test,
+    shock_prior,
 )
 
 __all__ = [
@@ -417,6 +419,7 @@ def placebo_difference_in_differences(
     baseline_years: Sequence[int],
     followup_years: Sequence[int],
     alpha: float = 0.05,
+    shocks: PooledDispersion | None = None,
 ) -> PlaceboDidResult:
     """Ratio of rate ratios over the whole baseline period, tested against placebo units.
 
@@ -431,6 +434,11 @@ def placebo_difference_in_differences(
     correlated shocks. For the detectable change, each placebo's expected counts under the
     null (its total split as its pool's rates changed) let the power calculation redraw the
     placebos' own counts (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboCounts`).
+
+    ``shocks``: the panel's pooled shock model (:func:`~medlofte_analysis.stats.dispersion.
+    pooled_dispersion` over the pre-years, with ``jackknife=True``); its prediction of the
+    gap's shock variance steadies the truth taken for the detectable change
+    (:func:`~medlofte_analysis.stats.placebo_inference.shock_prior`), never the test.
 
     Parameters as :func:`difference_in_differences`. Comparison units missing a year are
     left out (named in ``note``); fewer than 2 complete comparison units give ``test=None``.
@@ -528,6 +536,7 @@ def placebo_difference_in_differences(
         max(float(post_expected), 0.0),
         v_pool,
         placebo_counts,
+        prior=shock_prior(shocks, sorted(base), sorted(foll), c_pre + c_post),
     )
     if len(base) == 1:
         notes.append("single baseline year: the estimate rests on one year")

@@ -40,6 +40,7 @@ __all__ = [
     "PooledDispersion",
     "contrast_shock_df",
     "contrast_variance",
+    "gap_shock_variance",
     "pooled_dispersion",
     "shock_correlation",
     "variance_scales",
@@ -309,6 +310,63 @@ def contrast_shock_df(
     return float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))
 
 
+def gap_shock_variance(
+    pooled: PooledDispersion,
+    baseline_years: np.ndarray,
+    followup_years: np.ndarray,
+    max_df: float,
+) -> tuple[float, float]:
+    """The shock variance of one unit's change from baseline to follow-up that a comparison
+    group does not remove, predicted by the pooled model, and its degrees of freedom.
+
+    A comparison group (difference-in-differences, synthetic control) removes the year
+    shocks common to every unit, so the part of a unit's change it leaves is
+    ``(1 - lambda) sigma2 w' R(rho) w``: the unit's own share of the shocks
+    (:func:`common_shock_share`) over the contrast ``w`` of the follow-up mean less the
+    baseline mean (:func:`contrast_variance`). Its degrees of freedom are Satterthwaite's
+    ``2 estimate^2 / Var`` with the variance from the leave-one-unit-out jackknife of the
+    whole quantity, ``lambda`` included, as in :func:`contrast_shock_df`; kept within
+    ``[2, max_df]``. ``(nan, 0)`` without a constant-rate fit or shocks; ``max_df`` without
+    jackknife values.
+    """
+    if not pooled.fitted or len(pooled.fitted[1]) < 2 or not pooled.sigma2 > 0:
+        return math.nan, 0.0
+    years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
+    n_base, n_follow = len(baseline_years), len(followup_years)
+    weights = np.concatenate([np.full(n_base, -1.0 / n_base), np.full(n_follow, 1.0 / n_follow)])
+    sigma2s, rhos, shares = _jackknife_shares(pooled)
+    lags = np.abs(years[:, None] - years[None, :])
+    contrast = np.einsum("g,rgh,h->r", weights, rhos[:, None, None] ** lags[None], weights)
+    values = (1.0 - shares) * sigma2s * contrast
+    estimate, loo = float(values[0]), values[1:]
+    if loo.size < 3:
+        return estimate, float(max_df)
+    variance = (loo.size - 1) / loo.size * float(np.sum((loo - loo.mean()) ** 2))
+    if not variance > 0 or not estimate > 0:
+        return estimate, float(max_df)
+    return estimate, float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))
+
+
+#: The last pooled fit whose common shares were jackknifed, and its result: the
+#: difference-in-differences and the synthetic control of one indicator share the fit.
+_LAST_SHARES: list = []
+
+
+def _jackknife_shares(pooled: PooledDispersion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sigma2``, ``rho`` and the common share of ``pooled`` and of each leave-one-unit-out
+    fit (first row: all units); remembered for the same ``pooled`` object."""
+    if _LAST_SHARES and _LAST_SHARES[0] is pooled:
+        return _LAST_SHARES[1]
+    grid, series = pooled.fitted
+    fits = [(float(pooled.sigma2), float(pooled.rho)), *pooled.leave_one_out]
+    sigma2s = np.array([max(s2, 0.0) for s2, _ in fits])
+    rhos = np.array([r for _, r in fits])
+    left_out = [None, *range(len(pooled.leave_one_out))]
+    result = sigma2s, rhos, _common_shares(grid, series, sigma2s, rhos, left_out)
+    _LAST_SHARES[:] = [pooled, result]
+    return result
+
+
 #: Draws of the parametric bootstrap of the contrast's shock variance, and its seed (fixed:
 #: the same panel always gives the same detectable change).
 BOOTSTRAP_DRAWS = 128
@@ -431,25 +489,45 @@ def common_shock_share(
     the unit's mean count). Kept within [0, 0.95]; 0 with fewer than 2 units or no shocks."""
     if len(series) < 2 or not sigma2 > 0:
         return 0.0
-    size = grid.size
-    zw = np.zeros((len(series), size))
-    aw = np.zeros((len(series), size, size))
-    weights = np.empty(len(series))
+    return float(_common_shares(grid, series, np.array([sigma2]), np.array([rho]), [None])[0])
+
+
+def _common_shares(
+    grid: np.ndarray,
+    series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    sigma2s: np.ndarray,
+    rhos: np.ndarray,
+    left_out: list[int | None],
+) -> np.ndarray:
+    """:func:`common_shock_share` for several ``(sigma2, rho)`` at once, row ``l`` leaving
+    out unit ``left_out[l]`` (None: every unit), e.g. the leave-one-unit-out jackknife."""
+    size, n = grid.size, len(series)
+    z = np.zeros((n, size))
+    a = np.zeros((n, size, size))
+    inverse_mean = np.empty(n)
     for i, (y, e, t) in enumerate(series):
         mu = y.sum() / e.sum() * e
         cols = np.searchsorted(grid, t)
-        weights[i] = 1.0 / (sigma2 + 1.0 / mu.mean())
-        a = (np.eye(t.size) - np.outer(e / e.sum(), np.ones(t.size))) * mu[None, :] / mu[:, None]
-        zw[i, cols] = weights[i] * (y - mu) / mu
-        aw[i][np.ix_(cols, cols)] = weights[i] * a
-    corr = shock_correlation(grid, rho)
+        inverse_mean[i] = 1.0 / mu.mean()
+        z[i, cols] = (y - mu) / mu
+        a[i][np.ix_(cols, cols)] = (
+            (np.eye(t.size) - np.outer(e / e.sum(), np.ones(t.size))) * mu[None, :] / mu[:, None]
+        )
+    sigma2s = np.asarray(sigma2s, dtype=float)
+    weights = 1.0 / (sigma2s[:, None] + inverse_mean[None, :])  # (rows, units)
+    for row, unit in enumerate(left_out):
+        if unit is not None:
+            weights[row, unit] = 0.0
+    corr = np.asarray(rhos, dtype=float)[:, None, None] ** np.abs(grid[:, None] - grid[None, :])
     # sums over pairs i != j: (sum_i x_i)(sum_j x_j) less the pairs i = j
-    cross = float(np.sum(zw.sum(axis=0) ** 2 - np.sum(zw**2, axis=0)))
-    total = aw.sum(axis=0)
-    expected = float(np.trace(total @ corr @ total.T) - np.einsum("igh,hk,igk->", aw, corr, aw))
-    if not expected > 0:
-        return 0.0
-    return float(np.clip(cross / (sigma2 * expected), 0.0, _MAX_COMMON_SHARE))
+    cross = np.sum((weights @ z) ** 2 - (weights**2) @ z**2, axis=1)
+    total = np.einsum("li,igh->lgh", weights, a)
+    own = np.einsum("igh,lhk,igk->li", a, corr, a)
+    expected = np.einsum("lgh,lhk,lgk->l", total, corr, total) - np.sum(weights**2 * own, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = cross / (sigma2s * expected)
+    share = np.where((expected > 0) & (sigma2s > 0), share, 0.0)
+    return np.clip(share, 0.0, _MAX_COMMON_SHARE)
 
 
 _MAX_COMMON_SHARE = 0.95

@@ -72,12 +72,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from medlofte_analysis.stats.dispersion import PooledDispersion
 from medlofte_analysis.stats.placebo_inference import (
     HALF,
     PlaceboCounts,
     PlaceboTest,
     log_poisson_variance,
     placebo_t_test,
+    shock_prior,
 )
 
 __all__ = [
@@ -560,6 +562,7 @@ def synthetic_control(
     placebo: bool = True,
     counts: pd.DataFrame | None = None,
     alpha: float = 0.05,
+    shocks: PooledDispersion | None = None,
 ) -> SynthResult:
     """Synthetic control for ``target`` with placebo-in-space inference.
 
@@ -576,6 +579,8 @@ def synthetic_control(
     placebo : run the placebo permutation (J extra fits).
     counts : optional wide DataFrame like ``rates`` with the counts behind them: then
         ``test`` holds :func:`gap_test` at level ``alpha`` (the same placebo fits reused).
+    shocks : the panel's pooled shock model, for the detectable change of ``test``
+        (:func:`gap_test`).
 
     Donors are all other columns with finite values in every pre and post year; the others
     are dropped and named in ``warning``. Degenerate data (target with missing values, no
@@ -660,7 +665,7 @@ def synthetic_control(
             W, _, _, pr = _fit_all_matrix(X, n_pre)
             placebo_ratios = pd.Series(pr, index=units, dtype=float)
             if counts is not None:
-                test = gap_test(rates, counts, target, units, pre, post, w, W, alpha)
+                test = gap_test(rates, counts, target, units, pre, post, w, W, alpha, shocks)
             p_value, n_placebos = _permutation_p(ratio, pr)
             if n_placebos < J:
                 warnings.append(
@@ -698,6 +703,7 @@ def gap_test(
     w: np.ndarray,
     W: np.ndarray,
     alpha: float,
+    shocks: PooledDispersion | None = None,
 ) -> PlaceboTest:
     """The target's follow-up count against its synthetic control's, tested on placebo gaps.
 
@@ -713,7 +719,12 @@ def gap_test(
     interpolating one) cannot make it look significant (the problem Abadie 2021 §7 warns of).
     For the detectable change each placebo is described, like the target, by its baseline
     count, its counterfactual follow-up count and its synthetic control's Poisson variance
-    (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboCounts`).
+    (:class:`~medlofte_analysis.stats.placebo_inference.PlaceboCounts`). With ``shocks`` the
+    truth for the detectable change is steadied by the pooled model's prediction: the
+    synthetic control follows the target's pre-period level, so its gap keeps the shocks of
+    the change from the pre-period mean to the follow-up, the target's own and its synthetic
+    control's (the donors weighted by their shares of its follow-up count;
+    :func:`~medlofte_analysis.stats.placebo_inference.shock_prior`).
     """
     years = pre + post
     n_pre = len(pre)
@@ -753,4 +764,6 @@ def gap_test(
         expected[0],
         float(v_synthetic[0]),
         PlaceboCounts(pre_count[1:][usable], expected[1:][usable], v_synthetic[1:][usable]),
+        prior=shock_prior(shocks, pre, post, w * X[n_pre:].sum(axis=0)),
+        placebos_noisier=True,
     )

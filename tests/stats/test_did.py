@@ -16,6 +16,7 @@ from medlofte_analysis.stats.did import (
     difference_in_differences,
     placebo_difference_in_differences,
 )
+from medlofte_analysis.stats.dispersion import pooled_dispersion
 
 
 def _two_by_two(a: float, b: float, c: float, d: float) -> pd.DataFrame:
@@ -284,7 +285,7 @@ def test_placebo_did_power_redraws_each_placebo_around_its_null_fit(monkeypatch)
 
     seen = []
     real = did.placebo_t_test
-    monkeypatch.setattr(did, "placebo_t_test", lambda *a: seen.append(a[-1]) or real(*a))
+    monkeypatch.setattr(did, "placebo_t_test", lambda *a, **k: seen.append(a[-1]) or real(*a, **k))
     p = _sim_panel(np.random.default_rng(3), n_units=4, years=range(2021, 2025))
     placebo_difference_in_differences(p, "u0", [2021, 2022], [2023, 2024])
     counts = seen[0]
@@ -300,3 +301,15 @@ def test_placebo_did_power_redraws_each_placebo_around_its_null_fit(monkeypatch)
     )
     np.testing.assert_allclose(counts.pre_mean + counts.post_mean, pre_c + post_c)
     np.testing.assert_allclose(counts.post_mean / counts.pre_mean, post_e / pre_e * pool_change)
+
+
+def test_placebo_did_pooled_shocks_change_the_detectable_change_not_the_test():
+    p = _shock_panel(np.random.default_rng(2))
+    shocks = pooled_dispersion(p, list(range(2015, 2023)), jackknife=True)
+    plain = placebo_difference_in_differences(p, "u0", range(2015, 2023), [2024, 2025]).test
+    steadied = placebo_difference_in_differences(
+        p, "u0", range(2015, 2023), [2024, 2025], shocks=shocks
+    ).test
+    assert (steadied.p_value, steadied.ci_lower) == (plain.p_value, plain.ci_lower)
+    assert steadied.tau2_power != plain.tau2_power
+    assert steadied.mde_increase != plain.mde_increase

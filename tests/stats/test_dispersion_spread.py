@@ -196,3 +196,48 @@ def test_bootstrap_panels_are_drawn_once_for_the_same_pooled_fit(monkeypatch):
     dispersion.bootstrap_contrast_variances(pooled, YEARS, WEIGHTS)
     dispersion.bootstrap_contrast_variances(pooled, YEARS[:2], WEIGHTS[:2])
     assert len(calls) == 1
+
+
+def test_gap_shock_variance_is_the_units_own_share_of_the_contrast():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    grid, series = pooled.fitted
+    share = dispersion.common_shock_share(grid, series, pooled.sigma2, pooled.rho)
+    base, follow = np.array([2021.0, 2022.0]), np.array([2023.0])
+    omega = dispersion.contrast_variance(pooled.sigma2, pooled.rho, YEARS, WEIGHTS)
+    tau2, _ = dispersion.gap_shock_variance(pooled, base, follow, 1e6)
+    assert tau2 == pytest.approx((1 - share) * omega)
+
+
+def test_gap_shock_variance_jackknife_recomputes_the_share_without_each_unit():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    grid, series = pooled.fitted
+    fits = [(pooled.sigma2, pooled.rho), *pooled.leave_one_out]
+    shares = dispersion._common_shares(
+        grid, series, np.array([s for s, _ in fits]), np.array([r for _, r in fits]),
+        [None, *range(len(series))],
+    )  # fmt: skip
+    without = series[:2] + series[3:]
+    sigma2, rho = pooled.leave_one_out[2]
+    assert shares[3] == pytest.approx(dispersion.common_shock_share(grid, without, sigma2, rho))
+
+
+def test_gap_shock_variance_without_shocks_is_nan():
+    panel = _panel()
+    pooled = dataclasses.replace(
+        pooled_dispersion(panel.frame, panel.pre_years, jackknife=True), sigma2=0.0
+    )
+    tau2, df = dispersion.gap_shock_variance(pooled, YEARS[:2], YEARS[2:], 40.0)
+    assert math.isnan(tau2) and df == 0.0
+
+
+def test_gap_shock_variance_jackknifes_the_shares_once_per_pooled_fit(monkeypatch):
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    calls = []
+    original = dispersion._common_shares
+    monkeypatch.setattr(dispersion, "_common_shares", lambda *a: calls.append(1) or original(*a))
+    dispersion.gap_shock_variance(pooled, YEARS[:2], YEARS[2:], 40.0)
+    dispersion.gap_shock_variance(pooled, YEARS[:1], YEARS[1:], 40.0)
+    assert len(calls) == 1

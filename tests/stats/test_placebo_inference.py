@@ -11,11 +11,13 @@ from scipy import stats
 
 from medlofte_analysis.stats.placebo_inference import (
     PlaceboCounts,
+    ShockPrior,
     ShockSpread,
     detectable_ratios,
     estimated_shock_spread,
     placebo_t_test,
     power_at,
+    power_shock_variance,
     shock_variance,
 )
 
@@ -183,3 +185,29 @@ def test_power_at_matches_a_simulation_of_the_test_on_small_counts():
         test = placebo_t_test(d_t, v_t, d, v, 0.05, mean, mean, v_other, counts)
         hits += test.p_value <= 0.05
     assert hits / reps == pytest.approx(0.8, abs=0.035)
+
+
+def test_power_shock_variance_without_prior_is_the_placebos_estimate():
+    assert power_shock_variance(0.03, np.full(7, 0.05), None) == 0.03
+
+
+def test_power_shock_variance_lies_between_the_two_estimates():
+    combined = power_shock_variance(0.0, np.full(7, 0.05), ShockPrior(0.03, 10.0))
+    assert 0.0 < combined < 0.03
+
+
+def test_power_shock_variance_weights_by_information_at_the_prediction():
+    v, prior = np.full(7, 0.05), ShockPrior(0.03, 10.0)
+    info = 0.5 * np.sum((0.03 + v) ** -2.0), 10.0 / (2 * 0.03**2)
+    expected = (info[0] * 0.08 + info[1] * 0.03) / (info[0] + info[1])
+    assert power_shock_variance(0.08, v, prior) == pytest.approx(expected)
+
+
+def test_shock_prior_changes_the_detectable_change_but_not_the_test():
+    d, v = np.array([0.3, -0.2, 0.1, -0.4, 0.25, 0.0, 0.05]), np.full(7, 0.02)
+    plain = placebo_t_test(0.3, 0.03, d, v, 0.05, 100, 100, 0.005)
+    steadied = placebo_t_test(0.3, 0.03, d, v, 0.05, 100, 100, 0.005, prior=ShockPrior(0.01, 8))
+    assert (steadied.p_value, steadied.ci_lower, steadied.ci_upper) == (
+        plain.p_value, plain.ci_lower, plain.ci_upper,
+    )  # fmt: skip
+    assert steadied.mde_increase < plain.mde_increase

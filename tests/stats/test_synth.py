@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
+from medlofte_analysis.stats.dispersion import pooled_dispersion
 from medlofte_analysis.stats.synth import (
     SynthResult,
     fit_all_units,
@@ -288,3 +289,16 @@ def test_fit_limit_is_ten_percent_or_twice_the_poisson_noise():
     assert r.fit_limit == pytest.approx(max(0.1, 2 / np.sqrt(mean_count)) * mean_rate)
     small = synthetic_control(rates, "u0", pre, [2023, 2024], counts=counts / 40)
     assert small.fit_limit == pytest.approx(2 / np.sqrt(mean_count / 40) * mean_rate)
+
+
+def test_gap_test_pooled_shocks_change_the_detectable_change_not_the_test():
+    rates, counts = _count_panel(np.random.default_rng(4))
+    long = counts.stack().rename("count").reset_index()
+    long.columns = ["year", "unit", "count"]
+    long["exposure"] = (counts / rates * 1e5).stack().to_numpy()
+    shocks = pooled_dispersion(long, list(range(2015, 2023)), jackknife=True)
+    args = (rates, "u0", range(2015, 2023), [2023, 2024])
+    plain = synthetic_control(*args, counts=counts).test
+    steadied = synthetic_control(*args, counts=counts, shocks=shocks).test
+    assert (steadied.p_value, steadied.ci_upper) == (plain.p_value, plain.ci_upper)
+    assert steadied.mde_increase != plain.mde_increase
