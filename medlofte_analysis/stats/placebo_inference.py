@@ -65,8 +65,8 @@ instead of 80 % (calibration suite, difference-in-differences at 5 events, 4 of 
 seed 20261127; synthetic control at 5 events 75-83 %, was up to 86.5 %).
 
 Before the steadied truth (below), the calibration showed at 2 000 replicates a cell (seed
-20261127): increases at 20-100
-events a year reach 77.0-82.2 % (mean 78.8 %) for difference-in-differences and 74.2-79.5 %
+20261127): increases at 20-100 events a year reach 77.0-82.2 % (mean 78.8 %) for
+difference-in-differences and 74.2-79.5 %
 (mean 77.6 %) for the synthetic control, decreases 76.6-83.4 % (means 80.4 and 79.7 %), at 5
 events 78-86 %; type-I error at most 4.7 %, coverage at least 95.3 %. Two cells miss by under
 a point: the synthetic control with 7 units at 20 events and a 1-year baseline, 74.2 % (its
@@ -147,7 +147,9 @@ variance with about 40 % of the spread of the placebos' estimate (20 events a ye
 7 units: standard deviation 0.022 against 0.056, and nearly uncorrelated with it).
 :func:`power_shock_variance` weights the two by their information, and the result is the
 truth for the target's gap in the power calculation; the test, its interval and its p-value
-never use it. Same seeds as above (2 000 replicates a cell; own design 1 000 panels):
+never use it. For the synthetic control the test's own estimate is drawn at the placebos'
+level where that is higher (its placebo fits are worse than the target's; see
+:func:`placebo_t_test`). Same seeds as above (2 000 replicates a cell; own design 1 000 panels):
 
 * Median reported change: increases at 20-100 events 74.4-81.0 % (mean 78.1 %) for
   difference-in-differences and 77.7-82.7 % (mean 80.1 %) for the synthetic control,
