@@ -492,6 +492,23 @@ def common_shock_share(
     return float(_common_shares(grid, series, np.array([sigma2]), np.array([rho]), [None])[0])
 
 
+@functools.lru_cache(maxsize=8192)
+def _share_terms(y: bytes, e: bytes, t: bytes, grid: bytes) -> tuple[np.ndarray, np.ndarray, float]:
+    """One unit's terms of :func:`common_shock_share` on the panel's ``grid`` of years (float64
+    bytes): its relative residuals ``z``, the matrix ``A`` and ``1 / m``. Cached on these exact
+    inputs (the national evaluation meets each series in many panels); shared, never modify."""
+    y, e, t, grid_years = (np.frombuffer(b, dtype=float) for b in (y, e, t, grid))
+    mu = y.sum() / e.sum() * e
+    cols = np.searchsorted(grid_years, t)
+    z = np.zeros(grid_years.size)
+    z[cols] = (y - mu) / mu
+    a = np.zeros((grid_years.size, grid_years.size))
+    a[np.ix_(cols, cols)] = (
+        (np.eye(t.size) - np.outer(e / e.sum(), np.ones(t.size))) * mu[None, :] / mu[:, None]
+    )
+    return z, a, float(1.0 / mu.mean())
+
+
 def _common_shares(
     grid: np.ndarray,
     series: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
@@ -501,18 +518,12 @@ def _common_shares(
 ) -> np.ndarray:
     """:func:`common_shock_share` for several ``(sigma2, rho)`` at once, row ``l`` leaving
     out unit ``left_out[l]`` (None: every unit), e.g. the leave-one-unit-out jackknife."""
-    size, n = grid.size, len(series)
-    z = np.zeros((n, size))
-    a = np.zeros((n, size, size))
-    inverse_mean = np.empty(n)
-    for i, (y, e, t) in enumerate(series):
-        mu = y.sum() / e.sum() * e
-        cols = np.searchsorted(grid, t)
-        inverse_mean[i] = 1.0 / mu.mean()
-        z[i, cols] = (y - mu) / mu
-        a[i][np.ix_(cols, cols)] = (
-            (np.eye(t.size) - np.outer(e / e.sum(), np.ones(t.size))) * mu[None, :] / mu[:, None]
-        )
+    terms = [
+        _share_terms(y.tobytes(), e.tobytes(), t.tobytes(), grid.tobytes()) for y, e, t in series
+    ]
+    z = np.array([term[0] for term in terms])
+    a = np.array([term[1] for term in terms])
+    inverse_mean = np.array([term[2] for term in terms])
     sigma2s = np.asarray(sigma2s, dtype=float)
     weights = 1.0 / (sigma2s[:, None] + inverse_mean[None, :])  # (rows, units)
     for row, unit in enumerate(left_out):
