@@ -302,9 +302,16 @@ def contrast_shock_df(
     if not pooled.leave_one_out or not pooled.sigma2 > 0:
         return float(max_df)
     values = np.array([contrast_variance(s2, r, years, weights) for s2, r in pooled.leave_one_out])
-    n = values.size
-    variance = (n - 1) / n * float(np.sum((values - values.mean()) ** 2))
     estimate = contrast_variance(pooled.sigma2, pooled.rho, years, weights)
+    return _jackknife_df(estimate, values, max_df)
+
+
+def _jackknife_df(estimate: float, leave_one_out: np.ndarray, max_df: float) -> float:
+    """Satterthwaite's ``2 estimate^2 / Var`` with the leave-one-unit-out jackknife variance
+    ``(n - 1) / n sum (value_i - mean)^2``, kept within ``[2, max_df]``; ``max_df`` when the
+    jackknife shows no variation."""
+    n = leave_one_out.size
+    variance = (n - 1) / n * float(np.sum((leave_one_out - leave_one_out.mean()) ** 2))
     if variance <= 0:
         return float(max_df)
     return float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))
@@ -338,13 +345,10 @@ def gap_shock_variance(
     lags = np.abs(years[:, None] - years[None, :])
     contrast = np.einsum("g,rgh,h->r", weights, rhos[:, None, None] ** lags[None], weights)
     values = (1.0 - shares) * sigma2s * contrast
-    estimate, loo = float(values[0]), values[1:]
-    if loo.size < 3:
+    estimate = float(values[0])
+    if not pooled.leave_one_out:
         return estimate, float(max_df)
-    variance = (loo.size - 1) / loo.size * float(np.sum((loo - loo.mean()) ** 2))
-    if not variance > 0 or not estimate > 0:
-        return estimate, float(max_df)
-    return estimate, float(np.clip(2.0 * estimate**2 / variance, 2.0, max_df))
+    return estimate, _jackknife_df(estimate, values[1:], max_df)
 
 
 #: The last pooled fit whose common shares were jackknifed, and its result: the
