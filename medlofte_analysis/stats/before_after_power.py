@@ -92,6 +92,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from medlofte_analysis.stats.dispersion import median_unbiased_spread, variance_scales
+from medlofte_analysis.stats.roots import power_root
 
 __all__ = ["BeforeAfterPower", "EXACT_MAX_SMALLER", "EXACT_MAX_TOTAL", "shock_allowance"]
 
@@ -124,8 +125,10 @@ def shock_allowance(omega: float, poisson: float, df: float, alpha: float) -> fl
     if not math.isfinite(poisson):
         poisson = 0.0
     nu = (poisson + omega) ** 2 / (omega**2 / df)
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
-    widen = (float(stats.t.ppf(1.0 - alpha / 2.0, nu)) / z) ** 2
+    # scipy.special's quantiles (as scipy.stats.norm / t compute them, without the
+    # distribution objects' argument checks: this runs for every row of a national run)
+    z = float(special.ndtri(1.0 - alpha / 2.0))
+    widen = (float(special.stdtrit(nu, 1.0 - alpha / 2.0)) / z) ** 2
     return (widen * (poisson + omega) - poisson) / omega
 
 
@@ -298,7 +301,7 @@ class BeforeAfterPower:
             total = math.exp(round(math.log(total) / 0.01) * 0.01)
         total = min(max(1, int(round(total))), 20_000)
         if rough:
-            z = float(stats.norm.ppf(1.0 - self.alpha / 2.0))
+            z = float(special.ndtri(1.0 - self.alpha / 2.0))
             binomial = 1.0 / (total * self.p0 * (1.0 - self.p0))
             crit = z * np.sqrt(binomial + np.asarray(self.test_shocks))
             return float(
@@ -380,74 +383,33 @@ class BeforeAfterPower:
         def normal_gap(log_r: float) -> float:
             return self._normal_power(math.exp(log_r), rough=self.exact) - power
 
-        up_guess = _root(normal_gap, 0.0, _MAX_LOG_RATIO, None)
+        up_guess = power_root(normal_gap, 0.0, _MAX_LOG_RATIO, None)
         best = optimize.minimize_scalar(
             lambda v: -normal_gap(v),
             bounds=(-_MAX_LOG_RATIO, -1e-6),
             method="bounded",
             options={"xatol": 1e-3},
         )
-        down_guess = _root(normal_gap, 0.0, float(best.x), None)
+        down_guess = power_root(normal_gap, 0.0, float(best.x), None)
         if not self.exact:
             return _ratio(up_guess, math.inf), _ratio(down_guess, 0.0)
 
         def gap(log_r: float) -> float:
             return self._exact_or_normal(math.exp(log_r)) - power
 
-        up = _root(gap, 0.0, _MAX_LOG_RATIO, 1.0 if up_guess is None else up_guess)
+        up = power_root(gap, 0.0, _MAX_LOG_RATIO, 1.0 if up_guess is None else up_guess)
         # exact power grows as the follow-up count shrinks to 0
         start = -1.0 if down_guess is None else down_guess
-        down = _root(gap, 0.0, -_MAX_LOG_RATIO, start)
+        down = power_root(gap, 0.0, -_MAX_LOG_RATIO, start)
         return _ratio(up, math.inf), _ratio(down, 0.0)
 
 
 #: Ratios beyond e^8 (about 3 000 times) are reported as not detectable.
 _MAX_LOG_RATIO = 8.0
-_XTOL = 2e-3
-#: First step out from a root's guess: the normal path's root is usually within a few
-#: hundredths of the exact one on the log scale.
-_FIRST_STEP = 0.02
 
 
 def _ratio(log_r: float | None, none: float) -> float:
     return none if log_r is None else math.exp(log_r)
-
-
-def _root(gap, inner: float, outer: float, guess: float | None) -> float | None:
-    """Where ``gap`` (below 0 at ``inner``, rising towards ``outer``) first reaches 0, or None
-    when it does not by ``outer``. With a ``guess`` the bracket is found by stepping out
-    from it (0.02 on the log scale, doubling), so a good guess costs a few evaluations."""
-    known: dict[float, float] = {}
-
-    def evaluate(log_r: float) -> float:  # brentq evaluates the bracket's ends again
-        if log_r not in known:
-            known[log_r] = gap(log_r)
-        return known[log_r]
-
-    if guess is None:
-        # no root (also a power that is NaN, or already reached at no change, as from a
-        # degenerate shock law): nothing is reported as detectable rather than raising
-        if not (evaluate(outer) >= 0 and evaluate(inner) < 0):
-            return None
-        return float(optimize.brentq(evaluate, inner, outer, xtol=_XTOL))
-    sign = 1.0 if outer > inner else -1.0
-    guess = min(max(guess, min(inner, outer)), max(inner, outer))
-    step = _FIRST_STEP * sign
-    if evaluate(guess) >= 0:
-        hi, lo = guess, guess - step
-        while (lo - inner) * sign > 0 and evaluate(lo) >= 0:
-            step *= 2.0
-            hi, lo = lo, lo - step
-        lo = lo if (lo - inner) * sign > 0 else inner
-    else:
-        lo, hi = guess, min(guess + step, outer) if sign > 0 else max(guess + step, outer)
-        while evaluate(hi) < 0:
-            if hi == outer:
-                return None
-            step *= 2.0
-            lo = hi
-            hi = min(hi + step, outer) if sign > 0 else max(hi + step, outer)
-    return float(optimize.brentq(evaluate, lo, hi, xtol=_XTOL))
 
 
 #: Critical counts of the null law per (p0, omega, alpha), for totals 0..len-1; extended on

@@ -182,6 +182,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from medlofte_analysis.stats.dispersion import PooledDispersion, gap_shock_variance
+from medlofte_analysis.stats.roots import power_root
 
 __all__ = [
     "PlaceboCounts",
@@ -207,6 +208,9 @@ _SPREAD_DRAWS = 256
 _SPREAD_POINTS = 8
 _SPREAD_SEED = 20261127
 MAX_RATIO = 1000.0
+#: First step out from the normal approximation's detectable change (log scale): at a few
+#: events a year it is often a few tenths off.
+_GUESS_STEP = 0.1
 
 
 @dataclass(frozen=True)
@@ -251,12 +255,19 @@ def log_poisson_variance(*counts: np.ndarray | float) -> np.ndarray:
     return sum(1.0 / (np.asarray(c, dtype=float) + HALF) for c in counts)
 
 
+@functools.lru_cache(maxsize=64)
+def _chi2_median(J: int) -> float:
+    """Median of chi2 with ``J`` df (``scipy.stats.chi2.ppf(0.5, J)``, from the inverse
+    regularised gamma function as scipy computes it, cached: one per placebo count)."""
+    return float(2.0 * special.gammaincinv(J / 2.0, 0.5))
+
+
 def shock_variance(d: np.ndarray, v: np.ndarray) -> float:
     """Median-unbiased tau^2: root of sum d_j^2 / (tau^2 + v_j) = median of chi2_J (else 0)."""
     d, v = np.asarray(d, dtype=float), np.asarray(v, dtype=float)
     J = d.size
 
-    target = float(stats.chi2.ppf(0.5, J)) if J else 0.0
+    target = _chi2_median(J) if J else 0.0
 
     def excess(tau2: float) -> float:
         return float(np.sum(d**2 / (tau2 + v)) - target)
@@ -308,7 +319,7 @@ def placebo_t_test(
     tau2 = shock_variance(d_placebo, v_placebo)
     df = max(_satterthwaite_df(tau2, v_target, v_placebo), float(d_placebo.size))
     se = float(np.sqrt(tau2 + v_target))
-    crit = float(stats.t.ppf(1 - alpha / 2, df))
+    crit = float(special.stdtrit(df, 1 - alpha / 2))
     rank_p = float((1 + np.sum(np.abs(d_placebo) >= abs(d_target))) / (1 + d_placebo.size))
     truth = power_shock_variance(tau2, v_placebo, prior)
     level = max(tau2, truth) if placebos_noisier else truth
@@ -532,7 +543,7 @@ def estimated_shock_spread(
         d2, v_draws = _standard_normals(J) ** 2 * (tau2 + v), v
     else:
         d2, v_draws = _placebo_draws(tau2, placebo_counts, _standard_normals(J))
-    draws = np.sort(_q_profile_roots(d2, v_draws, float(stats.chi2.ppf(0.5, J))))
+    draws = np.sort(_q_profile_roots(d2, v_draws, _chi2_median(J)))
     points = np.median(draws.reshape(_SPREAD_POINTS, -1), axis=1)
     var_tau2 = 2.0 / np.sum((points[:, None] + v[None, :]) ** -2.0, axis=1)
     return ShockSpread(points, var_tau2, J, alpha)
@@ -582,20 +593,29 @@ def detectable_ratios(
 ) -> tuple[float, float]:
     """Smallest ratios (increase > 1, decrease < 1) reaching ``power`` (module docstring).
 
-    Root of power(ratio) = ``power`` on the log-ratio scale (Brent's method) between 1 and
-    :data:`MAX_RATIO` (increase) or 0 (decrease); ``inf`` / ``nan`` when even the extreme
+    Root of power(ratio) = ``power`` on the log-ratio scale between 1 and :data:`MAX_RATIO`
+    (increase) or 0 (decrease), bracketed from the normal approximation's root
+    (:func:`~medlofte_analysis.stats.roots.power_root`); ``inf`` / ``nan`` when even the extreme
     ratio does not reach the power: no change of that direction is detectable.
     """
 
+    @functools.cache
     def gap(log_ratio: float) -> float:
-        ratio = float(np.exp(log_ratio))
+        ratio = math.exp(log_ratio)
         return power_at(ratio, pre_mean, post_mean, other_variance, crit, tau2, spread) - power
 
-    up = float("inf")
-    if gap(np.log(MAX_RATIO)) >= 0:
-        up = float(np.exp(optimize.brentq(gap, 0.0, np.log(MAX_RATIO), xtol=1e-4)))
-    down = float("nan")
+    # the guess: the normal approximation at the null counts, (t + z_power) standard errors
+    sd = math.sqrt(other_variance + 1.0 / (pre_mean + HALF) + 1.0 / (post_mean + HALF))
+    guess = (crit + float(special.ndtri(power))) * sd
+    top = math.log(MAX_RATIO)
+    up = math.inf
+    if gap(top) >= 0:
+        root = power_root(gap, 0.0, top, guess, first_step=_GUESS_STEP)
+        up = math.inf if root is None else math.exp(root)
+    down = math.nan
     if power_at(0.0, pre_mean, post_mean, other_variance, crit, tau2, spread) >= power:
-        lo = np.log(1 / MAX_RATIO)
-        down = float(np.exp(optimize.brentq(gap, lo, 0.0, xtol=1e-4))) if gap(lo) >= 0 else 0.0
+        down = 0.0
+        if gap(-top) >= 0:
+            root = power_root(gap, 0.0, -top, -guess, first_step=_GUESS_STEP)
+            down = 0.0 if root is None else math.exp(root)
     return up, down

@@ -113,10 +113,11 @@ import numbers
 import warnings as warnings_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from medlofte_analysis.stats.dispersion import (
     PooledDispersion,
@@ -125,6 +126,7 @@ from medlofte_analysis.stats.dispersion import (
     shock_correlation,
     variance_scales,
 )
+from medlofte_analysis.stats.roots import power_root
 
 __all__ = ["TrendProjection", "effective_shock_df", "trend_projection"]
 
@@ -136,6 +138,8 @@ _N_SCALES = 5
 _N_NODES = 6
 _N_EPS_NODES = 16
 _N_MINOR_NODES = 2
+#: First step out from the normal approximation's detectable change (log scale).
+_GUESS_STEP = 0.1
 
 
 @dataclass(frozen=True)
@@ -283,13 +287,8 @@ def trend_projection(
 
     centre = float(py.mean())
     x_pre = np.column_stack([np.ones(n_pre), py - centre])
-    model = sm.GLM(pc, x_pre, family=sm.families.Poisson(), offset=np.log(pe))
-    # Same estimates as fit(scale="X2"); the Pearson scale is applied explicitly below so it
-    # can be floored at 1 and so a perfect pre-period fit (chi2 = 0) does not break the fit.
-    with warnings_module.catch_warnings(record=True) as caught:
-        warnings_module.simplefilter("always")
-        fit = model.fit()
-    if any("separation" in str(w.message).lower() for w in caught):
+    fit = _poisson_fit(x_pre.tobytes(), pc.tobytes(), pe.tobytes(), n_pre)
+    if fit.separation:
         warnings.append("pre-period fitted (near) perfectly: dispersion estimate uninformative")
     if not fit.converged:
         warnings.append("GLM fit did not converge: treat the projection with caution")
@@ -319,10 +318,10 @@ def trend_projection(
     x_f = np.column_stack([np.ones(fy.size), fy - centre])
     mu_f = np.exp(x_f @ beta + np.log(fe))
     total = float(mu_f.sum())
-    z_half = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    z_half = float(special.ndtri(1.0 - alpha / 2.0))  # scipy.stats.norm.ppf's own function
     borrowed = shocks is not None and math.isfinite(shocks.sigma2) and shocks.df > 0
     if borrowed:
-        mu_pre = np.asarray(fit.fittedvalues, dtype="float64")
+        mu_pre = fit.fittedvalues
         info_inv = np.asarray(fit.normalized_cov_params, dtype="float64")
         weights = mu_f / total
         xbar = weights @ x_f
@@ -330,7 +329,7 @@ def trend_projection(
         c = np.concatenate([-(a_matrix.T @ xbar), weights])
         corr = shock_correlation(np.concatenate([py, fy]), shocks.rho)
         shock_df = effective_shock_df(shocks)
-        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, shock_df)) / z_half) ** 2
+        allowance = (float(special.stdtrit(shock_df, 1.0 - alpha / 2.0)) / z_half) ** 2
         param_log = float(xbar @ info_inv @ xbar)
         shock_log = shocks.sigma2 * float(c @ corr @ c)
         var_total = total * total * (1.0 / total + param_log + allowance * shock_log)
@@ -359,7 +358,7 @@ def trend_projection(
             return param_k[:, None] + allowance * truth * shock_k[:, None] * spread[None, :]
     else:
         grad = x_f.T @ mu_f
-        allowance = (float(stats.t.ppf(1.0 - alpha / 2.0, df_resid)) / z_half) ** 2
+        allowance = (float(special.stdtrit(df_resid, 1.0 - alpha / 2.0)) / z_half) ** 2
         var_total = allowance * (float(grad @ cov @ grad) + phi * total)
         noise_log = max(0.0, var_total / allowance - total) / (total * total)
         estimation_log = float(grad @ cov @ grad) / (total * total)
@@ -376,15 +375,16 @@ def trend_projection(
         warnings.append(f"projected follow-up total is small ({total:.1f}): intervals are rough")
 
     # Negative binomial with mean T and variance V (V > T since phi >= 1 and param var > 0).
-    dist = _negative_binomial(total, var_total)
+    law, params = _negative_binomial(total, var_total)
     half = float(alpha) / 2.0
-    pred_lower = float(dist.ppf(half))
-    pred_upper = float(dist.ppf(1.0 - half))
+    pred_lower = float(law.ppf(half, *params))
+    pred_upper = float(law.ppf(1.0 - half, *params))
 
     if math.isnan(observed):
         p_value = ratio = ci_lower = ci_upper = nan
     else:
-        p_value = min(1.0, 2.0 * min(float(dist.cdf(observed)), float(dist.sf(observed - 1))))
+        below, above = law.cdf(observed, *params), law.sf(observed - 1, *params)
+        p_value = min(1.0, 2.0 * min(float(below), float(above)))
         ratio = observed / total
         ci_lower = observed / pred_upper if pred_upper > 0 else nan
         ci_upper = observed / pred_lower if pred_lower > 0 else math.inf
@@ -403,7 +403,9 @@ def trend_projection(
         law = _RepeatedTest(
             total, means, variances, node_weights, shifts, eta_log, float(alpha)
         )  # fmt: skip
-        mde = [law.detectable(power, d) for d in ("increase", "decrease")]
+        # the guess: the normal approximation, (z + z_power) predictive standard errors
+        guess = (z_half + float(special.ndtri(power))) * math.sqrt(var_total) / total
+        mde = [law.detectable(power, d, guess) for d in ("increase", "decrease")]
     else:
         mde = [nan, nan]
     return TrendProjection(
@@ -429,13 +431,55 @@ def trend_projection(
     )
 
 
-def _negative_binomial(mean: float, variance: float):
-    """scipy distribution with the given mean and variance (Poisson when variance <= mean)."""
+@dataclass(frozen=True)
+class _PoissonFit:
+    """What the projection uses of statsmodels' Poisson GLM fit of the pre-period."""
+
+    params: np.ndarray
+    normalized_cov_params: np.ndarray
+    fittedvalues: np.ndarray
+    pearson_chi2: float
+    converged: bool
+    separation: bool
+
+
+@functools.lru_cache(maxsize=64)
+def _poisson_fit(x: bytes, counts: bytes, exposures: bytes, n: int) -> _PoissonFit:
+    """The log-linear Poisson fit with log exposure as offset (statsmodels ``GLM``; same
+    estimates as ``fit(scale="X2")``: the Pearson scale is applied by the caller, floored at
+    1, so a perfect pre-period fit with chi2 = 0 does not break it). Cached on the exact
+    inputs: the FCR-adjusted interval recomputes the projection at another level."""
+    x_pre = np.frombuffer(x).reshape(n, 2)
+    model = sm.GLM(
+        np.frombuffer(counts), x_pre, family=sm.families.Poisson(),
+        offset=np.log(np.frombuffer(exposures)),
+    )  # fmt: skip
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always")
+        fit = model.fit()
+    arrays = [
+        np.array(a, dtype="float64")
+        for a in (fit.params, fit.normalized_cov_params, fit.fittedvalues)
+    ]
+    for a in arrays:
+        a.setflags(write=False)  # shared by every caller of the cache
+    return _PoissonFit(
+        *arrays,
+        float(fit.pearson_chi2),
+        bool(fit.converged),
+        any("separation" in str(w.message).lower() for w in caught),
+    )
+
+
+def _negative_binomial(mean: float, variance: float) -> tuple[Any, tuple[float, ...]]:
+    """scipy distribution and its parameters with the given mean and variance (Poisson when
+    variance <= mean); not frozen: freezing copies the distribution object, which costs more
+    than the three quantiles taken from it."""
     excess = variance - mean
     if excess <= 1e-12 * mean:
-        return stats.poisson(mean)
+        return stats.poisson, (mean,)
     size = mean * mean / excess
-    return stats.nbinom(size, size / (size + mean))
+    return stats.nbinom, (size, size / (size + mean))
 
 
 def effective_shock_df(shocks: PooledDispersion) -> float:
@@ -614,21 +658,20 @@ class _RepeatedTest:
         high = hi_weights @ special.pdtrc(hi[:, None] - 1.0, base * np.exp(hi_shift)[:, None])
         return float((low + high) @ w_eta)
 
-    def detectable(self, power: float, direction: str) -> float:
+    def detectable(self, power: float, direction: str, guess: float) -> float:
         """Ratio detected with probability ``power`` (inf / 0: none of that direction).
 
-        ``|ln R|`` is doubled from 0.5 until the power is reached (at most 16 for an
-        increase, 30 for a decrease), then Brent's root search runs inside the last
-        doubling (to 0.001 in ``ln R``).
+        The root of the power curve in ``|ln R|`` (at most 16 for an increase, 30 for a
+        decrease), to 0.001, bracketed by stepping out from ``guess``
+        (:func:`~medlofte_analysis.stats.roots.power_root`; the normal approximation's
+        ``|ln R|``, usually a few tenths off).
         """
         sign, reach = (1.0, 16.0) if direction == "increase" else (-1.0, 30.0)
 
         def gap(size: float) -> float:
             return self.power(sign * size) - power
 
-        inner, outer = 0.0, 0.5
-        while gap(outer) < 0:
-            if outer >= reach:
-                return math.inf if direction == "increase" else 0.0
-            inner, outer = outer, min(2.0 * outer, reach)
-        return math.exp(sign * optimize.brentq(gap, inner, outer, xtol=1e-3))
+        size = power_root(gap, 0.0, reach, min(max(guess, 0.05), reach), 1e-3, _GUESS_STEP)
+        if size is None:
+            return math.inf if direction == "increase" else 0.0
+        return math.exp(sign * size)

@@ -285,3 +285,12 @@ def test_a_constant_rate_fit_of_the_panel_replaces_the_chi2_spread():
     plain = dataclasses.replace(pooled, fitted=())  # no fit to draw from: chi2/df spread
     with_fit = _reported(100.0, 1, pooled).mde_increase
     assert with_fit != pytest.approx(_reported(100.0, 1, plain).mde_increase, rel=1e-3)
+
+
+def test_interval_at_another_level_reuses_the_pre_period_fit():
+    args = (PRE_YEARS, PRE_COUNTS, PRE_EXPOSURES, [2024], [40], [20_800])
+    trend_projection(*args, alpha=0.05, with_mde=False)
+    hits = trend._poisson_fit.cache_info().hits
+    again = trend_projection(*args, alpha=0.01, with_mde=False)
+    assert trend._poisson_fit.cache_info().hits == hits + 1
+    assert again.slope == trend_projection(*args, alpha=0.05, with_mde=False).slope
