@@ -375,7 +375,8 @@ class BeforeAfterPower:
         """Smallest increase and decrease (ratios) detected with probability ``power``:
         ``inf`` / ``0`` when no change of that direction is (on the log scale of the normal
         path the decrease's power has a maximum short of R = 0: the follow-up's own Poisson
-        noise swamps it). Roots to 0.001 on the log scale; the exact path starts from the
+        noise swamps it). Roots to 0.002 on the log scale
+        (:func:`~medlofte_analysis.stats.roots.power_root`); the exact path starts from the
         normal path's root, so it evaluates the exact power a handful of times."""
         if self.mu0 <= 0:
             return math.inf, 0.0
