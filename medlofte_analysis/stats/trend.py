@@ -375,15 +375,15 @@ def trend_projection(
         warnings.append(f"projected follow-up total is small ({total:.1f}): intervals are rough")
 
     # Negative binomial with mean T and variance V (V > T since phi >= 1 and param var > 0).
-    law, params = _negative_binomial(total, var_total)
+    predictive, params = _negative_binomial(total, var_total)
     half = float(alpha) / 2.0
-    pred_lower = float(law.ppf(half, *params))
-    pred_upper = float(law.ppf(1.0 - half, *params))
+    pred_lower = float(predictive.ppf(half, *params))
+    pred_upper = float(predictive.ppf(1.0 - half, *params))
 
     if math.isnan(observed):
         p_value = ratio = ci_lower = ci_upper = nan
     else:
-        below, above = law.cdf(observed, *params), law.sf(observed - 1, *params)
+        below, above = predictive.cdf(observed, *params), predictive.sf(observed - 1, *params)
         p_value = min(1.0, 2.0 * min(float(below), float(above)))
         ratio = observed / total
         ci_lower = observed / pred_upper if pred_upper > 0 else nan
