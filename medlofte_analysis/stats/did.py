@@ -536,7 +536,7 @@ def placebo_difference_in_differences(
         max(float(post_expected), 0.0),
         v_pool,
         placebo_counts,
-        prior=shock_prior(shocks, sorted(base), sorted(foll), c_pre + c_post),
+        prior=shock_prior(shocks, sorted(base), sorted(foll), c_pre + c_post, median_unbiased=True),
     )
     if len(base) == 1:
         notes.append("single baseline year: the estimate rests on one year")

@@ -377,16 +377,29 @@ def shock_prior(
     baseline_years: Sequence[int],
     followup_years: Sequence[int],
     pool_counts: np.ndarray,
+    median_unbiased: bool = False,
 ) -> ShockPrior | None:
     """The pooled model's prediction of a gap's shock variance against a comparison pool:
     the unit's own shocks over the contrast
-    (:func:`~medlofte_analysis.stats.dispersion.gap_shock_variance`) plus the pool's, the
-    pool's units weighted by their shares ``s_k`` of its counts (``1 + sum_k s_k^2`` times
-    the unit's); None without a model."""
+    (:func:`~medlofte_analysis.stats.dispersion.gap_shock_variance`, median-unbiased by its
+    bootstrap when ``median_unbiased``) plus the pool's, the pool's units weighted by their
+    shares ``s_k`` of its counts (``1 + sum_k s_k^2`` times the unit's); None without a
+    model.
+
+    Median-unbiased for difference-in-differences, whose placebo estimate is about unbiased
+    (its placebos are built as the target's gap): the plain prediction's low median made
+    its detectable change too small at 6-year baselines (power 0.74-0.77 at it with 20-100
+    events a year; 0.77-0.79 median-unbiased). Not for the synthetic control, whose placebo
+    estimate errs upwards (:func:`placebo_t_test`) and offsets it: median-unbiased, its
+    power rose to 0.80-0.86 (four cells above 85 %, against one at 85.1 % without)."""
     if shocks is None:
         return None
     tau2, df = gap_shock_variance(
-        shocks, np.asarray(baseline_years), np.asarray(followup_years), max(shocks.df, 1)
+        shocks,
+        np.asarray(baseline_years),
+        np.asarray(followup_years),
+        max(shocks.df, 1),
+        median_unbiased=median_unbiased,
     )
     if not tau2 > 0:
         return None

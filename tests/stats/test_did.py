@@ -313,3 +313,17 @@ def test_placebo_did_pooled_shocks_change_the_detectable_change_not_the_test():
     assert (steadied.p_value, steadied.ci_lower) == (plain.p_value, plain.ci_lower)
     assert steadied.tau2_power != plain.tau2_power
     assert steadied.mde_increase != plain.mde_increase
+
+
+def test_placebo_did_steadies_with_the_median_unbiased_prediction(monkeypatch):
+    import medlofte_analysis.stats.did as did_module
+
+    p = _shock_panel(np.random.default_rng(2))
+    shocks = pooled_dispersion(p, list(range(2015, 2023)), jackknife=True)
+    seen = []
+    original = did_module.shock_prior
+    monkeypatch.setattr(
+        did_module, "shock_prior", lambda *a, **k: seen.append(k) or original(*a, **k)
+    )
+    placebo_difference_in_differences(p, "u0", range(2015, 2023), [2024, 2025], shocks=shocks)
+    assert seen == [{"median_unbiased": True}]

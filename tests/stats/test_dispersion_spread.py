@@ -209,6 +209,36 @@ def test_gap_shock_variance_is_the_units_own_share_of_the_contrast():
     assert tau2 == pytest.approx((1 - share) * omega)
 
 
+def test_gap_shock_variance_median_unbiased_divides_by_its_bootstrap_median():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    base, follow = np.array([2021.0, 2022.0]), np.array([2023.0])
+    plain, df = dispersion.gap_shock_variance(pooled, base, follow, 1e6)
+    tau2, same_df = dispersion.gap_shock_variance(pooled, base, follow, 1e6, median_unbiased=True)
+    middle = np.median(dispersion.bootstrap_gap_variances(pooled, base, follow) / plain)
+    assert tau2 == pytest.approx(plain / middle) and same_df == df
+
+
+def test_gap_shock_variance_drawn_shares_on_the_panels_own_counts_are_its_share():
+    panel = _panel()
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    grid, series = pooled.fitted
+    counts = np.concatenate([y for y, _, _ in series])[None, :]
+    drawn = dispersion._drawn_common_shares(
+        grid, series, counts, np.array([pooled.sigma2]), np.array([pooled.rho])
+    )
+    share = dispersion.common_shock_share(grid, series, pooled.sigma2, pooled.rho)
+    assert drawn[0] == pytest.approx(share, abs=1e-12)
+
+
+def test_bootstrap_gap_variances_without_a_constant_rate_fit_are_nan():
+    panel = _panel()
+    pooled = dataclasses.replace(
+        pooled_dispersion(panel.frame, panel.pre_years, jackknife=True), fitted=()
+    )
+    assert np.isnan(dispersion.bootstrap_gap_variances(pooled, YEARS[:2], YEARS[2:])).all()
+
+
 def test_gap_shock_variance_jackknife_recomputes_the_share_without_each_unit():
     panel = _panel()
     pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
@@ -237,7 +267,12 @@ def test_gap_shock_variance_jackknifes_the_shares_once_per_pooled_fit(monkeypatc
     pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
     calls = []
     original = dispersion._common_shares
-    monkeypatch.setattr(dispersion, "_common_shares", lambda *a: calls.append(1) or original(*a))
+    # the jackknife: one row per fit left out (the bootstrap's own share is a single row)
+    monkeypatch.setattr(
+        dispersion,
+        "_common_shares",
+        lambda *a: (len(a[4]) > 1 and calls.append(1)) or original(*a),
+    )
     dispersion.gap_shock_variance(pooled, YEARS[:2], YEARS[2:], 40.0)
     dispersion.gap_shock_variance(pooled, YEARS[:1], YEARS[1:], 40.0)
     assert len(calls) == 1
