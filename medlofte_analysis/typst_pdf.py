@@ -35,6 +35,22 @@ Block = dict[str, Any]
 Span = dict[str, Any]
 
 
+#: A number and its per cent sign ("95 %-intervall") kept on one line: a no-break space.
+_PERCENT = re.compile(r"(\d) %")
+
+
+def _unbroken_percent(value: Any) -> Any:
+    """Every string of ``value`` (nested lists and dicts) with the space between a number
+    and its per cent sign made a no-break space, so a printed line never breaks there."""
+    if isinstance(value, str):
+        return _PERCENT.sub("\\1\u00a0%", value)
+    if isinstance(value, list):
+        return [_unbroken_percent(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unbroken_percent(v) for k, v in value.items()}
+    return value
+
+
 @contextmanager
 def _project(template: str, data: dict[str, Any], files: dict[str, bytes] | None) -> Iterator[Path]:
     """A temporary Typst project: the template, common.typ, data.json and the files."""
@@ -42,7 +58,9 @@ def _project(template: str, data: dict[str, Any], files: dict[str, bytes] | None
         root = Path(folder)
         for name in ("common.typ", template):
             shutil.copyfile(TEMPLATES_DIR / name, root / name)
-        (root / "data.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        (root / "data.json").write_text(
+            json.dumps(_unbroken_percent(data), ensure_ascii=False), encoding="utf-8"
+        )
         for name, content in (files or {}).items():
             (root / name).write_bytes(content)
         yield root

@@ -16,6 +16,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from medlofte_analysis import typst_pdf
 from medlofte_analysis.config import PROJECT_ROOT
 from medlofte_analysis.evaluate import run_evaluation
 from medlofte_analysis.publication import NO_CONTACT, publication_info
@@ -171,3 +172,12 @@ def test_no_table_caption_is_left_alone_at_the_foot_of_a_page(pages):
         lines = [line for line in text.splitlines() if line.strip()]
         # the last line is the footer ("… Sida N av M"); the one before it is content
         assert not re.match(r"Tabell \d+\. ", lines[-2] if len(lines) > 1 else ""), number
+
+
+def test_a_number_and_its_per_cent_sign_stay_on_one_printed_line():
+    data = {"rows": [["95 %-intervall", "+385 % eller 2 %"]], "title": "100 % "}
+    fixed = typst_pdf._unbroken_percent(data)
+    assert fixed == {
+        "rows": [["95\u00a0%-intervall", "+385\u00a0% eller 2\u00a0%"]],
+        "title": "100\u00a0% ",
+    }
