@@ -395,8 +395,8 @@ def shock_prior(
 
     Median-unbiased for difference-in-differences, whose placebo estimate is about unbiased
     (its placebos are built as the target's gap): the plain prediction's low median made
-    its detectable change too small at 6-year baselines (power 0.74-0.77 at it with 20-100
-    events a year; 0.77-0.79 median-unbiased). Not for the synthetic control, whose placebo
+    its detectable change too small at 6-year baselines (power 0.74-0.79 at increases with 20-100
+    events a year; 0.77-0.81 median-unbiased). Not for the synthetic control, whose placebo
     estimate errs upwards (:func:`placebo_t_test`) and offsets it: median-unbiased, its
     power rose to 0.80-0.86 (four cells above 85 %, against one at 85.1 % without)."""
     if shocks is None:
