@@ -349,13 +349,8 @@ def gap_shock_variance(
     """
     if not pooled.fitted or len(pooled.fitted[1]) < 2 or not pooled.sigma2 > 0:
         return math.nan, 0.0
-    years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
-    n_base, n_follow = len(baseline_years), len(followup_years)
-    weights = np.concatenate([np.full(n_base, -1.0 / n_base), np.full(n_follow, 1.0 / n_follow)])
     sigma2s, rhos, shares = _jackknife_shares(pooled)
-    lags = np.abs(years[:, None] - years[None, :])
-    contrast = np.einsum("g,rgh,h->r", weights, rhos[:, None, None] ** lags[None], weights)
-    values = (1.0 - shares) * sigma2s * contrast
+    values = (1.0 - shares) * sigma2s * _gap_contrasts(baseline_years, followup_years, rhos)
     estimate = float(values[0])
     df = float(max_df) if not pooled.leave_one_out else _jackknife_df(estimate, values[1:], max_df)
     if median_unbiased and estimate > 0:
@@ -478,12 +473,19 @@ def bootstrap_gap_variances(
     counts, sigma2s, rhos = _bootstrap_panels(pooled, draws)
     sigma2s = np.where(np.isfinite(sigma2s), np.maximum(sigma2s, 0.0), 0.0)
     shares = _drawn_common_shares(grid, series, counts, sigma2s, rhos)
+    return (1.0 - shares) * sigma2s * _gap_contrasts(baseline_years, followup_years, rhos)
+
+
+def _gap_contrasts(
+    baseline_years: np.ndarray, followup_years: np.ndarray, rhos: np.ndarray
+) -> np.ndarray:
+    """``w' R(rho) w`` for every ``rho`` of ``rhos``, ``w`` the follow-up mean less the
+    baseline mean (:func:`contrast_variance` per unit shock variance, for many ``rho``)."""
     years = np.concatenate([np.asarray(baseline_years, float), np.asarray(followup_years, float)])
     n_base, n_follow = len(baseline_years), len(followup_years)
     weights = np.concatenate([np.full(n_base, -1.0 / n_base), np.full(n_follow, 1.0 / n_follow)])
     lags = np.abs(years[:, None] - years[None, :])
-    contrast = np.einsum("g,bgh,h->b", weights, rhos[:, None, None] ** lags[None], weights)
-    return (1.0 - shares) * sigma2s * contrast
+    return np.einsum("g,rgh,h->r", weights, rhos[:, None, None] ** lags[None], weights)
 
 
 def _drawn_common_shares(
