@@ -47,6 +47,7 @@ two-sided test at ``alpha`` would detect with 80 % power given the estimated sta
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -514,18 +515,25 @@ def placebo_difference_in_differences(
     v_pool_placebo = log_poisson_variance(loo[0], loo[1])
     v_placebo = log_poisson_variance(c_pre, c_post) + v_pool_placebo
     # Each placebo's expected counts under the null: its total split as its pool's rates
-    # changed (the maximum-likelihood fit of no change of its own, given its total).
+    # changed (the maximum-likelihood fit of no change of its own, given its total); its
+    # gap is 0 under the null when log((post + 1/2) / (pre + 1/2)) equals log(post_share).
     post_share = e_post * (loo[1] + HALF) / loo[3] / (e_pre * (loo[0] + HALF) / loo[2])
     total = c_pre + c_post
     placebo_counts = PlaceboCounts(
-        total / (1 + post_share), total * post_share / (1 + post_share), v_pool_placebo
+        total / (1 + post_share),
+        total * post_share / (1 + post_share),
+        v_pool_placebo,
+        np.log(post_share),
     )
     t_pre, t_post = float(counts[t_idx, 0]), float(counts[t_idx, 1])
     te_pre, te_post = float(exposure[t_idx, 0]), float(exposure[t_idx, 1])
     pool_change = _log_rate_change(*(np.array(x) for x in pool))
     d_t = float(_log_rate_change(t_pre, t_post, te_pre, te_post) - pool_change)
     v_pool = float(log_poisson_variance(pool[0], pool[1]))
-    post_expected = (t_pre + HALF) * te_post / te_pre * np.exp(pool_change) - HALF
+    # Under the null the target's rate changes as its pool's: the statistic's centre and
+    # the expected follow-up count (without the 1/2 added to the counts, which is no event).
+    null_centre = float(np.log(te_post / te_pre) + pool_change)
+    post_expected = t_pre * math.exp(null_centre)
     test = placebo_t_test(
         d_t,
         float(log_poisson_variance(t_pre, t_post)) + v_pool,
@@ -533,10 +541,11 @@ def placebo_difference_in_differences(
         v_placebo,
         alpha,
         t_pre,
-        max(float(post_expected), 0.0),
+        post_expected,
         v_pool,
         placebo_counts,
         prior=shock_prior(shocks, sorted(base), sorted(foll), c_pre + c_post, median_unbiased=True),
+        null_centre=null_centre,
     )
     if len(base) == 1:
         notes.append("single baseline year: the estimate rests on one year")

@@ -327,3 +327,38 @@ def test_placebo_did_steadies_with_the_median_unbiased_prediction(monkeypatch):
     )
     placebo_difference_in_differences(p, "u0", range(2015, 2023), [2024, 2025], shocks=shocks)
     assert seen == [{"median_unbiased": True}]
+
+
+def _captured_placebo_test(monkeypatch) -> tuple[list, pd.DataFrame]:
+    from medlofte_analysis.stats import did
+
+    seen = []
+    real = did.placebo_t_test
+    monkeypatch.setattr(did, "placebo_t_test", lambda *a, **k: seen.append((a, k)) or real(*a, **k))
+    p = _sim_panel(np.random.default_rng(3), n_units=4, years=range(2015, 2023))
+    placebo_difference_in_differences(p, "u0", range(2015, 2021), [2021, 2022])
+    return seen, p
+
+
+def test_placebo_did_power_centres_the_target_where_its_statistic_is_zero(monkeypatch):
+    seen, p = _captured_placebo_test(monkeypatch)
+    (d_t, _, _, _, _, pre, post_expected, *_), kwargs = seen[0]
+    own = p[p["unit"] == "u0"]
+    post = own.loc[own["year"] >= 2021, "count"].sum()
+    # the test's statistic is log((post + 1/2) / (pre + 1/2)) less the centre ...
+    assert d_t == pytest.approx(np.log((post + 0.5) / (pre + 0.5)) - kwargs["null_centre"])
+    # ... and the expected follow-up count is the baseline count moved by it (no 1/2 in it)
+    assert post_expected == pytest.approx(pre * np.exp(kwargs["null_centre"]))
+
+
+def test_placebo_did_power_centres_each_placebo_where_its_gap_is_zero(monkeypatch):
+    seen, p = _captured_placebo_test(monkeypatch)
+    (_, _, d_placebo, _, _, _, _, _, counts), _ = seen[0]
+    comparison = p[p["unit"] != "u0"]
+    post = comparison["year"] >= 2021
+    own = comparison.groupby([post, comparison["unit"]])["count"].sum()
+    pre_c, post_c = own.loc[False].to_numpy(), own.loc[True].to_numpy()
+    # each placebo's gap is log((post + 1/2) / (pre + 1/2)) less its centre, which is its
+    # expected counts' ratio (the 1/2 is no part of the expected counts)
+    np.testing.assert_allclose(d_placebo, np.log((post_c + 0.5) / (pre_c + 0.5)) - counts.centre)
+    np.testing.assert_allclose(counts.centre, np.log(counts.post_mean / counts.pre_mean))

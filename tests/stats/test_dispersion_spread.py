@@ -210,13 +210,23 @@ def test_gap_shock_variance_is_the_units_own_share_of_the_contrast():
 
 
 def test_gap_shock_variance_median_unbiased_divides_by_its_bootstrap_median():
-    panel = _panel()
+    panel = _panel(seed=5)  # a fit inside its bounds: rho 0.59, common share 0.31
     pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
     base, follow = np.array([2021.0, 2022.0]), np.array([2023.0])
     plain, df = dispersion.gap_shock_variance(pooled, base, follow, 1e6)
     tau2, same_df = dispersion.gap_shock_variance(pooled, base, follow, 1e6, median_unbiased=True)
     middle = np.median(dispersion.bootstrap_gap_variances(pooled, base, follow) / plain)
-    assert tau2 == pytest.approx(plain / middle) and same_df == df
+    assert middle != pytest.approx(1.0) and tau2 == pytest.approx(plain / middle)
+    assert same_df == df
+
+
+def test_gap_shock_variance_is_not_median_unbiased_at_a_bound_of_the_fit():
+    panel = _panel()  # the common share is estimated at its bound 0
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    base, follow = np.array([2021.0, 2022.0]), np.array([2023.0])
+    plain, _ = dispersion.gap_shock_variance(pooled, base, follow, 1e6)
+    tau2, _ = dispersion.gap_shock_variance(pooled, base, follow, 1e6, median_unbiased=True)
+    assert tau2 == plain
 
 
 def test_gap_shock_variance_drawn_shares_on_the_panels_own_counts_are_its_share():
