@@ -26,6 +26,7 @@ from medlofte_analysis.catalog import FOCUS_AREAS
 from medlofte_analysis.config import MANUAL_DIR
 from medlofte_analysis.evaluate import Evaluation, years_label
 from medlofte_analysis.publication import PublicationInfo
+from medlofte_analysis.swedish import unbroken_percent
 from medlofte_analysis.typst_pdf import Span, compile_pdf, page_count, strong, text
 
 LOCALE = "sv_SE"
@@ -310,7 +311,7 @@ def citizen_page_html(data: dict[str, Any]) -> str:
         f"{paragraphs(area['paragraphs'])}\n<ul>\n{items(area['numbers'])}\n</ul>\n</section>"
         for area in data["areas"]
     )
-    return "\n".join(
+    page = "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="sv">',
@@ -333,6 +334,7 @@ def citizen_page_html(data: dict[str, Any]) -> str:
             "",
         ]
     )
+    return unbroken_percent(page)
 
 
 def citizen_page_pdf(data: dict[str, Any], info: PublicationInfo) -> bytes:

@@ -48,6 +48,7 @@ from medlofte_analysis.evaluation_config import (
     name_run,
 )
 from medlofte_analysis.presentation import CONFIDENCE_SV, html_text, markdown_text, source_sv
+from medlofte_analysis.swedish import unbroken_percent
 
 REPORT_ORDER: tuple[str, ...] = (
     "01-sammanfattning.ipynb",
@@ -578,6 +579,8 @@ def export_report(
 ) -> Path:
     """Write one standalone HTML report of the notebooks: header, the cells tagged `lead`
     (question, answer, scorecard), a table of contents, the other cells in order, the appendix.
+    A number and its per cent sign are held together by a no-break space, so that neither the
+    browser nor the printed page breaks a line between them.
 
     Cells tagged `remove-in-report` and code cells without output are left out. Captions are
     numbered in reading order. The file is byte-identical across exports of the same inputs
@@ -596,7 +599,7 @@ def export_report(
         "medlofte_header": _header_html(title, info or ReportInfo()),
     }
     body, _ = _exporter().from_notebook_node(merged, resources=resources)
-    body = number_captions(body)
+    body = unbroken_percent(number_captions(body))
     output_html = Path(output_html)
     unsafe = live_markup(body)
     if unsafe:

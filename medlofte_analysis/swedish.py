@@ -1,10 +1,12 @@
 """Numbers and words as a Swedish reader expects them, in text, tables and figure axes.
 
 Numbers are formatted by Babel with the Swedish locale (CLDR `sv_SE`): decimal comma and
-grouped thousands. Two typographic choices are made on top of the locale, in this module only:
+grouped thousands. Three typographic choices are made on top of the locale, in this module only:
 - thousands are separated by a non-breaking thin space (U+202F, as in Språkrådet's
   *Svenska skrivregler*), where CLDR uses a non-breaking space;
-- negative numbers take the real minus sign (U+2212), through the format pattern.
+- negative numbers take the real minus sign (U+2212), through the format pattern;
+- a number and its per cent sign are held together by a no-break space (U+00A0), so that a
+  printed line never breaks between them (:func:`unbroken_percent` for finished text).
 
 Why Babel: it is the well-kept locale library of the Python ecosystem (used by Sphinx, Flask
 and Django tooling); hand-written `.replace(".", ",")` misses grouping and rounding rules.
@@ -51,6 +53,16 @@ def percent_change(ratio: float | None) -> str:
     if ratio is None or not math.isfinite(float(ratio)):
         return MISSING
     return f"{number((float(ratio) - 1) * 100, 0, sign=True)}\u00a0%"
+
+
+_PERCENT = re.compile(r"(\d) %")
+
+
+def unbroken_percent(text: str) -> str:
+    """``text`` with the space between a number and its per cent sign made a no-break space:
+    '95 %-intervall' never breaks after '95' on a printed line. For finished text (report
+    HTML, PDF data); the words themselves keep an ordinary space where they are made."""
+    return _PERCENT.sub("\\1\u00a0%", text)
 
 
 def count_noun(count: int, singular: str, plural: str) -> str:

@@ -29,21 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from medlofte_analysis.config import PACKAGE_DIR
+from medlofte_analysis.swedish import unbroken_percent
 
 TEMPLATES_DIR: Path = PACKAGE_DIR / "typst"
 Block = dict[str, Any]
 Span = dict[str, Any]
 
 
-#: A number and its per cent sign ("95 %-intervall") kept on one line: a no-break space.
-_PERCENT = re.compile(r"(\d) %")
-
-
 def _unbroken_percent(value: Any) -> Any:
     """Every string of ``value`` (nested lists and dicts) with the space between a number
-    and its per cent sign made a no-break space, so a printed line never breaks there."""
+    and its per cent sign made a no-break space (:func:`~medlofte_analysis.swedish.
+    unbroken_percent`), so a printed line never breaks there."""
     if isinstance(value, str):
-        return _PERCENT.sub("\\1\u00a0%", value)
+        return unbroken_percent(value)
     if isinstance(value, list):
         return [_unbroken_percent(v) for v in value]
     if isinstance(value, dict):

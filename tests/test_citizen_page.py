@@ -20,6 +20,7 @@ from medlofte_analysis.citizen_page import (
 )
 from medlofte_analysis.evaluate import run_evaluation
 from medlofte_analysis.publication import NO_CONTACT, publication_info
+from medlofte_analysis.typst_pdf import text
 
 CONFIGS = ("evaluations/knivsta-2024-2025.toml", "evaluations/demo-dalarna.toml")
 DATE = dt.date(2026, 11, 27)
@@ -176,6 +177,14 @@ def test_knivsta_promises_are_the_pledges_words():
     html_text = citizen_page_html(data)
     assert "Insatser i samverkan mot narkotika." in html_text
     assert "besök på skolor" in html_text
+
+
+def test_the_html_page_keeps_a_number_and_its_per_cent_sign_together():
+    evaluation = run_evaluation("evaluations/knivsta-2024-2025.toml")
+    data = citizen_page_data(evaluation, publication_info(evaluation, DATE, "v"))
+    data["intro"] = [[text("Säkerheten är 95 %.")]]
+    html_text = citizen_page_html(data)
+    assert "95\u00a0%" in html_text and not re.search(r"\d %", html_text)
 
 
 def test_without_an_activity_log_the_page_says_so(tmp_path):

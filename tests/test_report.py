@@ -79,7 +79,9 @@ def second_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An 'executed' notebook with the same headings as the first (anchors must stay unique)."""
     notebook = new_notebook()
     notebook.cells = [
-        new_markdown_cell("# Resultattavla för Knivsta\n\n## Diagram över åren\n\nText."),
+        new_markdown_cell(
+            "# Resultattavla för Knivsta\n\n## Diagram över åren\n\nText med 95 %-intervall."
+        ),
     ]
     path = tmp_path_factory.mktemp("second") / "02-test.ipynb"
     nbformat.write(notebook, path)
@@ -172,6 +174,10 @@ def test_export_has_no_code_input(report_html: str) -> None:
 
 def test_export_drops_remove_in_report_cells(report_html: str) -> None:
     assert "dold cell" not in report_html
+
+
+def test_export_keeps_a_number_and_its_per_cent_sign_on_one_line(report_html: str) -> None:
+    assert "95\u00a0%-intervall" in report_html and "95 %-intervall" not in report_html
 
 
 def test_export_embeds_image(report_html: str) -> None:

@@ -1,5 +1,6 @@
 """Swedish numbers (Babel, sv_SE) and words that agree with their numbers."""
 
+from medlofte_analysis import swedish
 from medlofte_analysis.swedish import count_noun, integer, localise_numbers, number, percent_change
 
 
@@ -43,3 +44,13 @@ def test_localise_numbers_leaves_years_and_codes():
 
 def test_localise_numbers_groups_large_signed_percentages():
     assert localise_numbers("+1739 % eller −96 %") == "+1\u202f739\u00a0% eller −96\u00a0%"
+
+
+def test_a_number_and_its_per_cent_sign_are_held_together():
+    assert swedish.unbroken_percent("95 %-intervall, +385 % eller 2 %") == (
+        "95\u00a0%-intervall, +385\u00a0% eller 2\u00a0%"
+    )
+
+
+def test_a_per_cent_sign_after_a_word_is_left_alone():
+    assert swedish.unbroken_percent("procent % och 95%") == "procent % och 95%"
