@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -435,23 +436,37 @@ def _captioned(frame: pd.DataFrame, caption: str, source: str) -> pd.DataFrame:
     return frame
 
 
+#: The text column whose cells average the most characters, if more than this, is running
+#: text (a note): the printed page gives it the widest column (class ``lang``, see the
+#: report's CSS).
+_LONG_TEXT = 80
+
+
 def table_html(table: pd.DataFrame, table_id: str = "") -> str:
-    """A table as HTML: every header and cell escaped; number columns right-aligned."""
+    """A table as HTML: every header and cell escaped; number columns right-aligned; the
+    running text column, if any, marked ``lang``."""
     columns = [str(c) for c in table.columns]
     cells = table.astype(object).where(table.notna(), MISSING).astype(str)
     numeric = [
         bool(len(cells)) and all(_NUMERIC.match(v) or v == MISSING for v in cells[column])
         for column in table.columns
     ]
+    lengths = [
+        0.0 if is_number or not len(cells) else float(cells[column].str.len().mean())
+        for column, is_number in zip(table.columns, numeric, strict=True)
+    ]
+    longest = int(np.argmax(lengths)) if lengths and max(lengths) > _LONG_TEXT else -1
+    kinds = [
+        "tal" if is_number else "text lang" if k == longest else "text"
+        for k, is_number in enumerate(numeric)
+    ]
     head = "".join(
-        f'<th class="{"tal" if is_number else "text"}">{html_text(c)}</th>'
-        for c, is_number in zip(columns, numeric, strict=True)
+        f'<th class="{kind}">{html_text(c)}</th>' for c, kind in zip(columns, kinds, strict=True)
     )
     rows = [
         "<tr>"
         + "".join(
-            f'<td class="{"tal" if is_number else "text"}">{html_text(v)}</td>'
-            for v, is_number in zip(values, numeric, strict=True)
+            f'<td class="{kind}">{html_text(v)}</td>' for v, kind in zip(values, kinds, strict=True)
         )
         + "</tr>"
         for values in cells.itertuples(index=False)

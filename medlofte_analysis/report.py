@@ -115,11 +115,6 @@ table.tabell, .jp-RenderedHTMLCommon table.tabell { width: 100%; table-layout: a
   border-collapse: collapse; font-size: 0.85em; }
 table.tabell th, table.tabell td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem;
   border-bottom: 1px solid #ddd; overflow-wrap: break-word; hyphens: auto; }
-/* Narrow windows and the printed A4 page: a long word may break, so that no column is lost. */
-@media (max-width: 900px), print {
-  table.tabell th, table.tabell td { overflow-wrap: anywhere; }
-  table.tabell td.tal { white-space: normal; }
-}
 table.tabell th { border-bottom: 2px solid #555; }
 table.tabell .tal { text-align: right; }
 table.tabell td.tal { white-space: nowrap; }
@@ -127,6 +122,24 @@ table.tabell td.tal small { white-space: normal; }
 .jp-RenderedHTMLCommon table.tabell td, .jp-RenderedHTMLCommon table.tabell th { max-width: none; }
 .jp-RenderedHTMLCommon table.tabell .text { text-align: left; }
 .jp-RenderedHTMLCommon table.tabell .tal { text-align: right; }
+/* Narrow windows and the printed A4 page (after the rules above: it overrides them): a long
+   word may break, so that no column is lost; running text (notes) takes 30 % of the width and
+   the other columns share the rest (left to the browser, a note took nearly all of it and the
+   numbers broke digit by digit). */
+@media (max-width: 900px), print {
+  table.tabell th, table.tabell td { overflow-wrap: anywhere; }
+  table.tabell td.tal { white-space: normal; }
+  table.tabell:has(th.lang) { table-layout: fixed; }
+  table.tabell th.lang { width: 30%; }
+  /* The scorecard: room for the verdict's words (left to the browser they broke letter by
+     letter while the numbers kept their width). */
+  table#resultattavla { table-layout: fixed; }
+  #resultattavla th:nth-child(1) { width: 25%; }
+  #resultattavla th:nth-child(2) { width: 19%; }
+  #resultattavla th:nth-child(3) { width: 18%; }
+  #resultattavla th:nth-child(4) { width: 18%; }
+  #resultattavla th:nth-child(5) { width: 20%; }
+}
 /* Scorecard: symbol, word and colour (Okabe-Ito palette) say the same thing. */
 .resultattavla table.tabell { font-size: 0.95em; }
 .resultattavla td { border-left: 0; }

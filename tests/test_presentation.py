@@ -103,6 +103,20 @@ def test_a_table_right_aligns_number_columns_and_left_aligns_text():
     assert '<td class="text">Rån</td>' in html and '<td class="tal">1\u202f510</td>' in html
 
 
+def test_a_table_marks_its_running_text_column_for_the_printed_page():
+    note, label = (
+        "Överspridning skattad gemensamt ur 15 kommuners år. " * 3,
+        "Rån mot person, unga " * 5,
+    )
+    html = table_html(pd.DataFrame({"Mått": [label], "Antal": ["1"], "Anmärkning": [note]}))
+    assert html.count('class="text lang"') == 2  # the note's header and cell only
+    assert '<th class="text lang">Anmärkning</th>' in html and '<th class="text">Mått</th>' in html
+
+
+def test_a_table_of_short_texts_has_no_running_text_column():
+    assert "lang" not in table_html(pd.DataFrame({"Mått": ["Rån"], "Källa": ["Brå"]}))
+
+
 def test_a_shown_table_has_a_caption_and_a_source_line():
     html = show(pd.DataFrame({"a": ["x"]}), caption="Något", source="Brå").data
     assert 'data-typ="Tabell">Tabell.</span> Något' in html
