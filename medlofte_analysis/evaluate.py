@@ -576,6 +576,19 @@ def _did_row(
     return row
 
 
+def _year_by_unit(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` of one-row-per-(year, unit) ``rows`` as a year × unit table, both sorted
+    and NaN where a pair has no row: ``rows.set_index(["year", "unit"])[column].unstack()``,
+    built with numpy (it runs for every indicator of every municipality)."""
+    years, year_index = np.unique(rows["year"].to_numpy(), return_inverse=True)
+    units, unit_index = np.unique(rows["unit"].to_numpy(), return_inverse=True)
+    table = np.full((years.size, units.size), np.nan)
+    table[year_index, unit_index] = rows[column].to_numpy(dtype=float)
+    return pd.DataFrame(
+        table, index=pd.Index(years, name="year"), columns=pd.Index(units, name="unit")
+    )
+
+
 def _synth_row(
     config: EvaluationConfig,
     info: pd.Series,
@@ -592,9 +605,8 @@ def _synth_row(
     subset = series.loc[
         series["unit"].isin((target,) + comparison) & series["year"].isin(synth_years)
     ].drop_duplicates(["year", "unit"])
-    both = subset.set_index(["year", "unit"])[["rate", "count"]].unstack("unit")
-    wide = both["rate"].dropna(how="all").dropna(axis=1, how="all")
-    counts = both["count"]
+    rates, counts = _year_by_unit(subset, "rate"), _year_by_unit(subset, "count")
+    wide = rates.dropna(how="all").dropna(axis=1, how="all")
     pre_available = [y for y in pre_years if y in wide.index and y not in follow_years]
     if len(wide.columns) < 3 or not pre_available:
         return _cannot(row, "för få jämförelsekommuner med data")

@@ -150,9 +150,16 @@ def _validate(
         raise ValueError(f"baseline_years and followup_years overlap: {sorted(base & foll)}")
     df = panel.loc[:, list(_REQUIRED)].copy()
     df["unit"] = df["unit"].astype(str)
-    df["year"] = pd.to_numeric(df["year"], errors="raise").astype(int)
-    df["count"] = pd.to_numeric(df["count"], errors="coerce").astype(float)
-    df["exposure"] = pd.to_numeric(df["exposure"], errors="coerce").astype(float)
+    # numeric columns (as the evaluation passes) skip the parse
+    year = df["year"]
+    df["year"] = (
+        year if pd.api.types.is_integer_dtype(year) else pd.to_numeric(year, errors="raise")
+    ).astype(int)
+    for column in ("count", "exposure"):
+        values = df[column]
+        if not pd.api.types.is_numeric_dtype(values):
+            values = pd.to_numeric(values, errors="coerce")
+        df[column] = values.astype(float)
     df = df[df["year"].isin(base | foll)]
     target = str(target)
     if target not in set(df["unit"]):

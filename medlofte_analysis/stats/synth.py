@@ -379,7 +379,10 @@ def _complete_matrix(
     rates: pd.DataFrame, pre: list[int], post: list[int]
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """(T_pre + T_post, N) float matrix of units with finite data in all years; dropped names."""
-    sub = rates.loc[pre + post].apply(pd.to_numeric, errors="coerce").astype(float)
+    sub = rates.loc[pre + post]
+    if not all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+        sub = sub.apply(pd.to_numeric, errors="coerce")
+    sub = sub.astype(float)  # a numeric frame (as the evaluation passes) skips the per-column parse
     ok = np.isfinite(sub.to_numpy()).all(axis=0)
     kept = [str(c) for c, k in zip(sub.columns, ok, strict=True) if k]
     dropped = [str(c) for c, k in zip(sub.columns, ok, strict=True) if not k]
