@@ -106,13 +106,23 @@ def _or_empty(log: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(columns=list(OUTPUT_COLUMNS)) if log is None else log
 
 
+#: The source line of every table made from the activity log.
+LOG_SOURCE = "aktivitetsloggen för årshjulet (kommunens och polisens egna uppgifter)"
+
+
+def _captioned(table: pd.DataFrame, caption: str) -> pd.DataFrame:
+    """``table`` with the caption and source its display shows (``presentation.show``)."""
+    table.attrs = {"caption": caption, "source": LOG_SOURCE}
+    return table
+
+
 def activities_table(log: pd.DataFrame | None) -> pd.DataFrame:
     """One row per activity, in Swedish, ordered by year, month and focus area (empty without
     a log)."""
     log = _or_empty(log)
     ordered = log.assign(order=log["focus_area"].map({k: i for i, k in enumerate(FOCUS_AREAS)}))
     ordered = ordered.sort_values(["year", "first_month", "order", "activity"], kind="mergesort")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "År": ordered["year"],
             "Planerad tid": [
@@ -128,6 +138,7 @@ def activities_table(log: pd.DataFrame | None) -> pd.DataFrame:
             "Enhet": ordered["unit"].replace("", "–"),
         }
     ).reset_index(drop=True)
+    return _captioned(table, "Årshjulets aktiviteter: planerad tid, ansvarig och status")
 
 
 def _counts(log: pd.DataFrame) -> dict[str, int]:
@@ -151,11 +162,13 @@ def share_carried_out(log: pd.DataFrame | None, by: str) -> pd.DataFrame:
         share = 100 * counts["Genomförda"] / counts["Planerade"] if counts["Planerade"] else None
         name = FOCUS_AREAS.get(key, key) if by == "focus_area" else (key or "ej angiven")
         rows.append({label: name, **counts, "Andel genomförda (%)": share})
-    return pd.DataFrame(
+    table = pd.DataFrame(
         rows,
         columns=[label, "Planerade", "Genomförda", "Delvis", "Ej genomförda"]
         + ["Andel genomförda (%)"],
     ).round({"Andel genomförda (%)": 0})
+    per = {"focus_area": "fokusområde", "responsible": "ansvarig part"}[by]
+    return _captioned(table, f"Planerade aktiviteter och hur många som genomfördes, per {per}")
 
 
 def amounts_by_unit(log: pd.DataFrame | None) -> pd.DataFrame:
@@ -167,7 +180,7 @@ def amounts_by_unit(log: pd.DataFrame | None) -> pd.DataFrame:
         .agg(["sum", "size"])
         .reset_index()
     )
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "Fokusområde": summed["focus_area"].map(FOCUS_AREAS),
             "Enhet": summed["unit"],
@@ -175,6 +188,7 @@ def amounts_by_unit(log: pd.DataFrame | None) -> pd.DataFrame:
             "Antal aktiviteter": summed["size"],
         }
     )
+    return _captioned(table, "Genomförda antal per fokusområde och enhet")
 
 
 def _whole(number: float) -> str:

@@ -436,6 +436,9 @@ def _captioned(frame: pd.DataFrame, caption: str, source: str) -> pd.DataFrame:
     return frame
 
 
+#: The one row of a table without rows.
+NO_ROWS = "Inga uppgifter att visa."
+
 #: The text column whose cells average the most characters, if more than this, is running
 #: text (a note): the printed page gives it the widest column (class ``lang``, see the
 #: report's CSS).
@@ -471,6 +474,8 @@ def table_html(table: pd.DataFrame, table_id: str = "") -> str:
         + "</tr>"
         for values in cells.itertuples(index=False)
     ]
+    if not rows:  # an empty table says so, rather than printing its headers alone
+        rows = [f'<tr><td class="text" colspan="{len(columns)}">{html_text(NO_ROWS)}</td></tr>']
     identifier = f' id="{html_text(table_id)}"' if table_id else ""
     return (
         f'<table class="tabell"{identifier}><thead><tr>{head}</tr></thead>'

@@ -87,6 +87,18 @@ def test_share_of_the_plan_carried_out_per_focus_area(manual):
     }
 
 
+def test_every_log_table_carries_a_caption_and_the_log_as_its_source():
+    tables = [
+        implementation.share_carried_out(None, "focus_area"),
+        implementation.share_carried_out(None, "responsible"),
+        implementation.amounts_by_unit(None),
+        implementation.activities_table(None),
+    ]
+    captions = [table.attrs["caption"] for table in tables]
+    assert all(captions) and len(set(captions)) == len(captions)
+    assert {table.attrs["source"] for table in tables} == {implementation.LOG_SOURCE}
+
+
 def test_share_of_the_plan_carried_out_per_party(manual):
     table = implementation.share_carried_out(implementation.load_log(CONFIG, manual), "responsible")
     assert table["Ansvarig"].tolist() == ["gemensamt", "kommun", "polis"]

@@ -113,6 +113,11 @@ def test_a_table_marks_its_running_text_column_for_the_printed_page():
     assert '<th class="text lang">Anmärkning</th>' in html and '<th class="text">Mått</th>' in html
 
 
+def test_an_empty_table_says_it_has_nothing_to_show():
+    html = table_html(pd.DataFrame(columns=["Mått", "Antal"]))
+    assert '<td class="text" colspan="2">Inga uppgifter att visa.</td>' in html
+
+
 def test_a_table_of_short_texts_has_no_running_text_column():
     assert "lang" not in table_html(pd.DataFrame({"Mått": ["Rån"], "Källa": ["Brå"]}))
 
