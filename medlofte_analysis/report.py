@@ -122,23 +122,23 @@ table.tabell td.tal small { white-space: normal; }
 .jp-RenderedHTMLCommon table.tabell td, .jp-RenderedHTMLCommon table.tabell th { max-width: none; }
 .jp-RenderedHTMLCommon table.tabell .text { text-align: left; }
 .jp-RenderedHTMLCommon table.tabell .tal { text-align: right; }
-/* Narrow windows and the printed A4 page (after the rules above: it overrides them): a long
-   word may break, so that no column is lost; running text (notes) takes 30 % of the width and
-   the other columns share the rest (left to the browser, a note took nearly all of it and the
-   numbers broke digit by digit). */
+/* Narrow windows and the printed A4 page (after the rules above: it overrides them): words
+   break only where one is wider than its column; running text (notes) takes 30 % of the width
+   and the other columns share the rest (left to the browser with breaks allowed anywhere, a
+   note took nearly all of it and the numbers broke digit by digit). */
 @media (max-width: 900px), print {
-  table.tabell th, table.tabell td { overflow-wrap: anywhere; }
+  table.tabell th, table.tabell td { overflow-wrap: break-word; }
   table.tabell td.tal { white-space: normal; }
   table.tabell:has(th.lang) { table-layout: fixed; }
   table.tabell th.lang { width: 30%; }
   /* The scorecard: room for the verdict's words (left to the browser they broke letter by
      letter while the numbers kept their width). */
   table#resultattavla { table-layout: fixed; }
-  #resultattavla th:nth-child(1) { width: 25%; }
-  #resultattavla th:nth-child(2) { width: 19%; }
-  #resultattavla th:nth-child(3) { width: 18%; }
-  #resultattavla th:nth-child(4) { width: 18%; }
-  #resultattavla th:nth-child(5) { width: 20%; }
+  #resultattavla th:nth-child(1) { width: 26%; }
+  #resultattavla th:nth-child(2) { width: 17%; }
+  #resultattavla th:nth-child(3) { width: 21%; }
+  #resultattavla th:nth-child(4) { width: 17%; }
+  #resultattavla th:nth-child(5) { width: 19%; }
 }
 /* Scorecard: symbol, word and colour (Okabe-Ito palette) say the same thing. */
 .resultattavla table.tabell { font-size: 0.95em; }
