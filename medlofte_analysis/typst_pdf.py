@@ -284,7 +284,10 @@ class _TableReader(HTMLParser):
             table = self.tables[-1]
             spanning = len(self._row) > 1 and not any(self._row[1:]) and self._span > 1
             if spanning:  # a title, subtitle or source note across the whole table
-                table["notes" if table["body"] else "titles"].append(self._row[0])
+                # below the table once rows (or, in the body, the header) came before it: an
+                # empty table's one row ("Inga uppgifter att visa.") follows its header
+                below = bool(table["body"]) or (self._section == "body" and bool(table["head"]))
+                table["notes" if below else "titles"].append(self._row[0])
             else:
                 table["head" if self._section == "head" else "body"].append(self._row)
             self._row = None

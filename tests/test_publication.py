@@ -108,6 +108,16 @@ def test_a_tall_figure_is_narrowed_to_fit_the_page():
     assert _figure_width(header(500, 1000)) == round(21 / 34, 3)
 
 
+def test_an_empty_tables_one_row_is_printed_below_its_header():
+    markup = (
+        "<table><thead><tr><th>Mått</th><th>Antal</th></tr></thead><tbody>"
+        '<tr><td colspan="2">Inga uppgifter att visa.</td></tr></tbody></table>'
+    )
+    table, note = html_blocks(markup)
+    assert table["header"] == ["Mått", "Antal"] and table["rows"] == []
+    assert note["content"][0]["text"] == "Inga uppgifter att visa."
+
+
 def test_a_title_row_and_a_source_row_across_the_table_become_text():
     markup = (
         '<table><thead><tr><th colspan="2">Tabell 1. Resultattavla</th></tr>'
