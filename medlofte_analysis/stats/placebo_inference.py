@@ -618,10 +618,11 @@ def power_at(
     1/2))`` minus ``centre``, its value under the null (None: that at the expected counts,
     ``log((post_mean + 1/2) / (pre_mean + 1/2))``, as for the synthetic control, whose
     counterfactual count carries the 1/2 too). Difference-in-differences passes its own
-    centre, the log rate change of the comparison pool: there the 1/2 added to the counts is
-    no part of the expected count (with 6 baseline years, 30 events and 1 follow-up year
-    ``(30 + 1/2) / 6 - 1/2 = 4.58`` instead of 5 expected events, and the detectable change
-    was too large: power 85-87 % at 5 events a year in the calibration suite).
+    centre, the log of the exposure ratio times the comparison pool's rate change: there
+    the 1/2 added to the counts is no part of the expected count (with 6 baseline years, 30
+    events and 1 follow-up year ``(30 + 1/2) / 6 - 1/2 = 4.58`` instead of 5 expected
+    events, and the detectable change was too large: power 85-87 % at 5 events a year in
+    the calibration suite).
 
     ``tau2`` (part of ``other_variance``) is the true shock variance of the target's gap;
     the test's standard error uses instead an estimate of it, whose equally likely values
