@@ -361,10 +361,9 @@ def gap_shock_variance(
     df = float(max_df) if not pooled.leave_one_out else _jackknife_df(estimate, values[1:], max_df)
     if median_unbiased and estimate > 0 and _interior(float(shares[0]), float(rhos[0])):
         drawn = bootstrap_gap_variances(pooled, baseline_years, followup_years) / estimate
-        drawn = drawn[np.isfinite(drawn)]
-        middle = float(np.median(drawn)) if drawn.size else 0.0
-        if middle >= MIN_BOOTSTRAP_MEDIAN:
-            estimate /= middle
+        found = median_unbiased_spread(drawn, 1)
+        if found is not None:
+            estimate /= found[0]
     return estimate, df
 
 
