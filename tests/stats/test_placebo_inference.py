@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from medlofte_analysis.stats.placebo_inference import (
+    PLACEBO_LEVEL_CAP,
     PlaceboCounts,
     ShockPrior,
     ShockSpread,
@@ -211,3 +212,16 @@ def test_shock_prior_changes_the_detectable_change_but_not_the_test():
         plain.p_value, plain.ci_lower, plain.ci_upper,
     )  # fmt: skip
     assert steadied.mde_increase < plain.mde_increase
+
+
+def test_noisier_placebos_draw_the_tests_estimate_at_most_the_cap_times_the_truth():
+    d, v = np.array([0.9, -0.7, 0.8, -0.9, 0.6, -0.5, 0.7]), np.full(7, 0.02)
+    test = placebo_t_test(
+        0.3, 0.03, d, v, 0.05, 100, 100, 0.005, prior=ShockPrior(0.01, 20), placebos_noisier=True
+    )
+    truth = test.tau2_power
+    assert test.tau2 > PLACEBO_LEVEL_CAP * truth
+    spread = estimated_shock_spread(PLACEBO_LEVEL_CAP * truth, v, 0.05)
+    crit = float(stats.t.ppf(0.975, test.df))
+    expected = detectable_ratios(100, 100, truth + 0.005, crit, tau2=truth, spread=spread)
+    assert (test.mde_increase, test.mde_decrease) == pytest.approx(expected)
