@@ -440,14 +440,21 @@ def _captioned(frame: pd.DataFrame, caption: str, source: str) -> pd.DataFrame:
 NO_ROWS = "Inga uppgifter att visa."
 
 #: The text column whose cells average the most characters, if more than this, is running
-#: text (a note): the printed page gives it the widest column (class ``lang``, see the
-#: report's CSS).
+#: text (a note): the printed page gives it a line of its own under the other columns (class
+#: ``lang``, see the report's CSS).
 _LONG_TEXT = 80
+
+
+def _breakable(text: str) -> str:
+    """Escaped cell text that may break after a slash ("kommunen/jämförelsegruppen"): in a
+    narrow printed column such a word otherwise breaks anywhere."""
+    return text.replace("/", "/<wbr>")
 
 
 def table_html(table: pd.DataFrame, table_id: str = "") -> str:
     """A table as HTML: every header and cell escaped; number columns right-aligned; the
-    running text column, if any, marked ``lang``."""
+    running text column, if any, marked ``lang`` (and the table ``med-anmarkning
+    kolumner-N``, N the other columns)."""
     columns = [str(c) for c in table.columns]
     cells = table.astype(object).where(table.notna(), MISSING).astype(str)
     numeric = [
@@ -469,7 +476,8 @@ def table_html(table: pd.DataFrame, table_id: str = "") -> str:
     rows = [
         "<tr>"
         + "".join(
-            f'<td class="{kind}">{html_text(v)}</td>' for v, kind in zip(values, kinds, strict=True)
+            f'<td class="{kind}">{_breakable(html_text(v))}</td>'
+            for v, kind in zip(values, kinds, strict=True)
         )
         + "</tr>"
         for values in cells.itertuples(index=False)
@@ -477,8 +485,11 @@ def table_html(table: pd.DataFrame, table_id: str = "") -> str:
     if not rows:  # an empty table says so, rather than printing its headers alone
         rows = [f'<tr><td class="text" colspan="{len(columns)}">{html_text(NO_ROWS)}</td></tr>']
     identifier = f' id="{html_text(table_id)}"' if table_id else ""
+    # With a note: on the printed page and in narrow windows the note gets a line of its own
+    # under the other columns (report CSS, classes med-anmarkning and kolumner-N).
+    layout = f" med-anmarkning kolumner-{len(columns) - 1}" if longest >= 0 else ""
     return (
-        f'<table class="tabell"{identifier}><thead><tr>{head}</tr></thead>'
+        f'<table class="tabell{layout}"{identifier}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 

@@ -123,14 +123,34 @@ table.tabell td.tal small { white-space: normal; }
 .jp-RenderedHTMLCommon table.tabell .text { text-align: left; }
 .jp-RenderedHTMLCommon table.tabell .tal { text-align: right; }
 /* Narrow windows and the printed A4 page (after the rules above: it overrides them): words
-   break only where one is wider than its column; running text (notes) takes 30 % of the width
-   and the other columns share the rest (left to the browser with breaks allowed anywhere, a
-   note took nearly all of it and the numbers broke digit by digit). */
+   break only where one is wider than its column. A table with running text (a note) puts the
+   note on a line of its own under the other columns, which share the whole width: beside
+   them, left to the browser, the note took nearly all of it and the numbers broke digit by
+   digit; given 30 %, seven columns broke words ("privatper|son"). */
 @media (max-width: 900px), print {
+  /* A long link (the list of sources) breaks where it would run past the margin. */
+  main p, main li { overflow-wrap: break-word; }
   table.tabell th, table.tabell td { overflow-wrap: break-word; }
   table.tabell td.tal { white-space: normal; }
-  table.tabell:has(th.lang) { table-layout: fixed; }
-  table.tabell th.lang { width: 30%; }
+  table.med-anmarkning, table.med-anmarkning thead, table.med-anmarkning tbody { display: block; }
+  /* Six columns beside the note are the results tables': measure, method, estimate, p (q),
+     detectable change, verdict. */
+  table.med-anmarkning tr { display: grid;
+    grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr) minmax(0, 1.3fr) minmax(0, 0.7fr)
+      minmax(0, 1.2fr) minmax(0, 1fr);
+    border-bottom: 1px solid #ddd; break-inside: avoid; }
+  table.med-anmarkning thead tr { border-bottom: 2px solid #555; }
+  table.med-anmarkning.kolumner-1 tr { grid-template-columns: minmax(0, 1fr); }
+  table.med-anmarkning.kolumner-2 tr { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-3 tr { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-4 tr { grid-template-columns: repeat(4, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-5 tr { grid-template-columns: repeat(5, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-7 tr { grid-template-columns: repeat(7, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-8 tr { grid-template-columns: repeat(8, minmax(0, 1fr)); }
+  table.med-anmarkning th, table.med-anmarkning td { border-bottom: 0; padding: 0.25rem 0.3rem; }
+  table.med-anmarkning .lang, table.med-anmarkning td[colspan] { grid-column: 1 / -1; order: 1; }
+  table.med-anmarkning td.lang { padding-top: 0; padding-bottom: 0.5rem; }
+  table.med-anmarkning.kolumner-1 td:first-child { font-weight: bold; }
   /* The scorecard: room for the verdict's words (left to the browser they broke letter by
      letter while the numbers kept their width). */
   table#resultattavla { table-layout: fixed; }

@@ -113,6 +113,17 @@ def test_a_table_marks_its_running_text_column_for_the_printed_page():
     assert '<th class="text lang">Anmärkning</th>' in html and '<th class="text">Mått</th>' in html
 
 
+def test_a_table_with_a_note_names_how_many_columns_share_the_line_above_it():
+    note = "Överspridning skattad gemensamt ur 15 kommuners år. " * 3
+    html = table_html(pd.DataFrame({"Mått": ["Rån"], "Antal": ["1"], "Anmärkning": [note]}))
+    assert html.startswith('<table class="tabell med-anmarkning kolumner-2">')
+
+
+def test_a_cell_may_break_after_a_slash():
+    html = table_html(pd.DataFrame({"Skattning": ["kvot (kommunen/jämförelsegruppen): 2,62"]}))
+    assert "(kommunen/<wbr>jämförelsegruppen)" in html
+
+
 def test_an_empty_table_says_it_has_nothing_to_show():
     html = table_html(pd.DataFrame(columns=["Mått", "Antal"]))
     assert '<td class="text" colspan="2">Inga uppgifter att visa.</td>' in html
