@@ -376,7 +376,7 @@ def placebo_t_test(
     target's excess variance), while the target's gap keeps the steadied truth. That level
     is at most :data:`PLACEBO_LEVEL_CAP` times the truth: from 7 placebo gaps at a few events
     a year the estimate is 0 in half the panels and far above the truth in others, and taking
-    the higher of the two drew the test's estimate too high (module docstring).
+    the higher of the two drew the test's estimate too high (module docstring). The
     difference-in-differences placebos are built exactly as the target's gap (each against
     the pool of the others), and their estimate lies within about 10 % of it.
     ``null_centre``: the target's statistic under the null as :func:`power_at` takes it.
