@@ -1,4 +1,4 @@
-"""Recognise personal data in a cell's text: identity numbers, e-mail, phone numbers, name columns.
+"""Recognise personal data in a cell's text: identity numbers, e-mail, phone, names, name columns.
 
 Pure functions on strings (no files): `find_personal_data` returns the first finding in a text,
 with its kind in Swedish and the value masked, or None. `workbooks.check_workbook` applies it
@@ -15,12 +15,37 @@ to every place of a workbook.
   valid in the Swedish numbering plan (region "SE", leniency VALID), incl. "+46 …".
 - Name-like column headers: a header word such as Namn, Handläggare, Kontaktperson, E-post or a
   compound ending in "namn" (elevnamn), except names of places and categories (kommunnamn).
+- A person's full name in free text (`find_person_name`): a given name followed by a surname,
+  both capitalised ("Möte med rektor Anna Lindqvist", "Kontakt: Maria Andersson"), also with
+  middle names, hyphens ("Anna-Karin Lindqvist-Berg"), a genitive s ("Erik Johanssons") or a
+  lowercase noble particle ("Carl af Ugglas"). Name-ness is decided by a lexicon, not by
+  capitals alone: every part of the given name must be one of the 500 most common female or male
+  given names in Sweden (Institutet för språk och folkminnen, Isof, name statistics 2023,
+  https://www.isof.se/namn/personnamn/namnstatistik), and the surname one of the 500 most common
+  surnames (Skatteverket, "Sök bland de vanligaste efternamnen", 2025), or end in a surname
+  ending that at least `SURNAME_ENDING_MIN` of those surnames share (-sson, -berg, -ström, -lund,
+  -gren, -qvist/-kvist: derived from the list when it is loaded, not typed here), so that
+  "Erik Wennerström" is found although he is not among the 500. Both lists are the ones
+  the Faker package ships (`faker.providers.person.sv_SE`, MIT licence; its sources are named in
+  that file), loaded once, on the first cell that has two adjacent capitalised words.
+  Not refused, on purpose: a given name alone ("Anna", "ring Per") or a surname alone
+  ("Andersson ringde"), since alone they are too often ordinary words, months or places (Per,
+  Bo, Maj, Juni, Berg, Lund) and would refuse legitimate notes; place and organisation names
+  ("Knivsta kommun", "Region Uppsala", "Polisen", "Brå", "Länsstyrelsen"), which do not start
+  with a given name. Known misses: initials ("A. Lindqvist"), names written in lower or upper
+  case only, a given name outside the 500 followed by any surname, and a rare surname with none
+  of the shared endings ("Anna Wiklander"). Known false alarms: a street, school, fund or model
+  named after a real or fictional person ("Anna Lindhs plats", Kolada's "Nils
+  Holgersson-modellen") and, rarely, a municipality that is also a given name (Mark, Nora,
+  Vilhelmina) followed by one with a surname ending ("Nora Lindesberg" written without a comma).
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import phonenumbers
@@ -31,6 +56,21 @@ IDENTITY_NUMBER = re.compile(
     r"\s*(?P<sep>[-+\u2013\u2014]?)\s*(?P<serial>\d{4})(?![\d])"
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}")
+# Cheap prefilter for a name: a capitalised word, blanks (and perhaps a short lowercase particle),
+# then a capital letter. Most cells (numbers, codes, lowercase text) stop here.
+CAPITALISED_PAIR = re.compile(
+    r"[A-ZÀ-ÖØ-Þ][^\W\d_]+[ \t\u00a0]+(?:[a-z]{2,3}[ \t\u00a0]+)?[A-ZÀ-ÖØ-Þ]"
+)
+WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # letters, parts joined by hyphens
+BLANKS = re.compile(r"[ \t\u00a0]+")  # what may stand between the words of one name
+# Lowercase particles of noble and foreign surnames ("Carl af Ugglas", "Anna von Essen").
+NAME_PARTICLES: frozenset[str] = frozenset(
+    {"af", "von", "van", "de", "der", "du", "da", "di", "del"}
+)
+MAX_MIDDLE_NAMES: int = 2
+# A surname ending (its last four letters) counts when this many of the 500 surnames share it.
+SURNAME_ENDING_MIN: int = 10
+SURNAME_ENDING_LENGTH: int = 4
 HEADER_WORDS: frozenset[str] = frozenset(
     {
         "namn",
@@ -142,9 +182,126 @@ def find_phone_number(text: str) -> Finding | None:
     return None
 
 
-def find_personal_data(text: str) -> Finding | None:
-    """The first identity number, e-mail address or phone number in a cell's text."""
-    return find_identity_number(text) or find_email(text) or find_phone_number(text)
+@dataclass(frozen=True)
+class NameLexicon:
+    """Sweden's most common given names and surnames, and the endings the surnames share."""
+
+    given_names: frozenset[str]
+    surnames: frozenset[str]
+    surname_endings: frozenset[str]
+
+
+@functools.cache
+def name_lexicon() -> NameLexicon:
+    """Load the lexicon once, on first use (importing Faker's data takes about 0.2 s)."""
+    from faker.providers.person.sv_SE import Provider  # Isof given names, Skatteverket surnames
+
+    surnames = frozenset(Provider.last_names)
+    endings = Counter(
+        name[-SURNAME_ENDING_LENGTH:] for name in surnames if len(name) >= SURNAME_ENDING_LENGTH + 2
+    )
+    return NameLexicon(
+        given_names=frozenset(Provider.first_names_female) | frozenset(Provider.first_names_male),
+        surnames=surnames,
+        surname_endings=frozenset(e for e, count in endings.items() if count >= SURNAME_ENDING_MIN),
+    )
+
+
+def _is_given_name(word: str, lexicon: NameLexicon) -> bool:
+    return all(part in lexicon.given_names for part in word.split("-"))
+
+
+def _is_surname_part(part: str, lexicon: NameLexicon) -> bool:
+    for form in (part, part[:-1] if part.endswith("s") else None):  # "Johanssons": genitive
+        if not form:
+            continue
+        if form in lexicon.surnames:
+            return True
+        if (
+            len(form) >= SURNAME_ENDING_LENGTH + 2
+            and form[-SURNAME_ENDING_LENGTH:] in lexicon.surname_endings
+        ):
+            return True
+    return False
+
+
+def _is_surname(word: str, lexicon: NameLexicon) -> bool:
+    parts = word.split("-")
+    return all(part.istitle() for part in parts) and any(
+        _is_surname_part(part, lexicon) for part in parts
+    )
+
+
+def _name_end(text: str, words: list[re.Match[str]], first: int, lexicon: NameLexicon) -> int:
+    """Index of the last word of the name starting with given name `words[first]`, or -1."""
+
+    def joined(index: int) -> bool:  # words[index] follows words[index - 1] after blanks only
+        if index >= len(words):
+            return False
+        gap = text[words[index - 1].end() : words[index].start()]
+        return BLANKS.fullmatch(gap) is not None
+
+    position = first + 1
+    while joined(position):
+        word = words[position].group()
+        if word in NAME_PARTICLES:
+            following = position + 1
+            if joined(following) and words[following].group().istitle():
+                return following
+            return -1
+        if _is_surname(word, lexicon):
+            while joined(position + 1) and _is_surname(words[position + 1].group(), lexicon):
+                position += 1
+            return position
+        if position - first > MAX_MIDDLE_NAMES or not _is_given_name(word, lexicon):
+            return -1
+        position += 1  # a middle name
+    return -1
+
+
+def _mask_name(name: str) -> str:
+    return WORD.sub(
+        lambda match: "-".join(
+            part[0] + "*" * (len(part) - 1) for part in match.group().split("-")
+        ),
+        name,
+    )
+
+
+def find_person_name(text: str) -> Finding | None:
+    """The first likely full name of a person in `text`: a given name, then a surname.
+
+    Both come from a lexicon (`name_lexicon`): Sweden's 500 most common given names and 500 most
+    common surnames, or a surname with an ending those share. A given name alone ("Anna") is NOT
+    a finding: too many given names are also ordinary words, months or places (Per, Bo, Maj,
+    Juni, Nora), and refusing them would refuse ordinary notes. Masked to the first letters:
+    "Anna Lindqvist" -> "A*** L********".
+    """
+    if CAPITALISED_PAIR.search(text) is None:
+        return None
+    lexicon = name_lexicon()
+    words = list(WORD.finditer(text))
+    for index, match in enumerate(words):
+        if not _is_given_name(match.group(), lexicon):
+            continue
+        last = _name_end(text, words, index, lexicon)
+        if last >= 0:
+            return Finding("ett personnamn", _mask_name(text[match.start() : words[last].end()]))
+    return None
+
+
+def find_personal_data(text: str, *, names: bool = True) -> Finding | None:
+    """The first identity number, e-mail address, phone number or (if `names`) person's name.
+
+    `names=False` leaves out `find_person_name`, for the places where Excel itself writes the
+    user's name (a workbook's author, a note's author).
+    """
+    return (
+        find_identity_number(text)
+        or find_email(text)
+        or find_phone_number(text)
+        or (find_person_name(text) if names else None)
+    )
 
 
 def find_number_cell(value: int | float) -> Finding | None:

@@ -13,9 +13,13 @@ any other) goes through `open_workbook`, which:
 3. only then opens it with openpyxl.
 
 A refusal is a `PersonalDataError` or an `InputError` with one Swedish sentence naming the file,
-the sheet and the cell, the value masked. Not detected: a person's name written as free text in
-an ordinary cell (no reliable test exists; the templates tell users never to write names) and the
-author name Excel itself stores in the document properties and comments.
+the sheet and the cell, the value masked. A person's full name written in a cell, a comment or a
+property the user fills in is refused like the rest (`personal_data.find_person_name`: a common
+Swedish given name followed by a surname; a given name alone is not). Not checked for names, on
+purpose: the names Excel itself writes, i.e. the author and last editor in the document
+properties (`NAME_EXEMPT_PROPERTIES`) and the "Author Name:" line Excel puts at the top of a note
+(a legacy comment) by the note's author; identity numbers, e-mail and phone numbers are still
+refused there too.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from medlofte_analysis.errors import InputError, PersonalDataError
 from medlofte_analysis.personal_data import (
     Finding,
     find_number_cell,
+    find_person_name,
     find_personal_data,
     is_personal_header,
 )
@@ -40,6 +45,8 @@ MAX_UNCOMPRESSED_BYTES: int = 256 * 2**20
 MAX_RATIO: int = 200
 MAX_ROWS: int = 200_000
 PROPERTY_PARTS: tuple[str, ...] = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
+# Properties Excel fills in itself with the user's (or the licence holder's) name.
+NAME_EXEMPT_PROPERTIES: frozenset[str] = frozenset({"creator", "lastModifiedBy", "Company"})
 RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
@@ -182,14 +189,29 @@ def _texts(element) -> Iterable[str]:  # noqa: ANN001 (an ElementTree element)
     return (text for text in element.itertext() if text and text.strip())
 
 
+def _comment_finding(text: str, author: str) -> Finding | None:
+    """Personal data in a comment; a leading "Author:" line that Excel wrote is not a name."""
+    body = text.lstrip()
+    if author and body.startswith(author + ":"):
+        body = body[len(author) + 1 :]
+    return find_personal_data(text, names=False) or find_person_name(body)
+
+
 def _scan_parts(path: Path) -> None:
     """Cell comments (legacy and threaded) and the document properties."""
     with zipfile.ZipFile(path) as archive:
         for sheet_title, member in _comment_parts(archive):
-            for comment in _xml(archive, member).iter():
+            root = _xml(archive, member)
+            authors = [
+                author.text or "" for author in root.iter() if author.tag.endswith("}author")
+            ]
+            for comment in root.iter():
                 if not comment.tag.endswith(("}comment", "}threadedComment")):
                     continue
-                finding = find_personal_data(" ".join(_texts(comment)))
+                author_id = comment.get("authorId", "")
+                known = author_id.isdigit() and int(author_id) < len(authors)
+                author = authors[int(author_id)] if known else ""
+                finding = _comment_finding(" ".join(_texts(comment)), author)
                 if finding is not None:
                     where = f"blad {sheet_title} kommentaren i cell {comment.get('ref', '?')}"
                     raise _refuse(path, where, finding)
@@ -197,10 +219,10 @@ def _scan_parts(path: Path) -> None:
             if member not in archive.namelist():
                 continue
             for element in _xml(archive, member).iter():
+                name = element.tag.split("}")[-1]
                 for text in _texts(element) if len(element) == 0 else ():
-                    finding = find_personal_data(text)
+                    finding = find_personal_data(text, names=name not in NAME_EXEMPT_PROPERTIES)
                     if finding is not None:
-                        name = element.tag.split("}")[-1]
                         raise _refuse(path, f"dokumentegenskapen {name}", finding)
 
 

@@ -2,7 +2,8 @@
 
 All workbooks here are SYNTHETIC test data generated with openpyxl in tmp_path. The identity
 numbers are Skatteverket's published test number 19121212-1212 ("Tolvan Tolvansson") and
-numbers whose check digit python-stdnum computes, none of them a real person's.
+numbers whose check digit python-stdnum computes, none of them a real person's. The person names
+are invented combinations of common Swedish given names and surnames.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from openpyxl.comments import Comment
 from stdnum import luhn
 
 from medlofte_analysis import workbooks
+from medlofte_analysis.config import PROJECT_ROOT
 from medlofte_analysis.errors import InputError, PersonalDataError
+from medlofte_analysis.personal_data import find_person_name
 from medlofte_analysis.workbooks import WorkbookError, check_folder, check_workbook
 
 TOLVAN = "19121212-1212"  # Skatteverket's test personnummer
@@ -118,6 +121,104 @@ def test_name_like_column_headers_are_refused(tmp_path, header):
 @pytest.mark.parametrize("header", ["Kommunnamn", "ansvarig", "antal deltagare", "aktivitet"])
 def test_ordinary_column_headers_pass(tmp_path, header):
     check_workbook(_book(tmp_path, [["kommunkod", header], ["0330", "x"]]))
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Möte med rektor Anna Lindqvist om trygghetsvandring", "A*** L********"),
+        ("Erik Johansson", "E*** J********"),
+        ("Kontakt: Maria Andersson", "M**** A********"),
+        ("Anna Maria Lindqvist", "A*** M**** L********"),
+        ("Anna-Karin Berg-Nilsson ringer", "A***-K**** B***-N******"),
+        ("enligt Erik Johanssons anteckningar", "E*** J*********"),
+        ("Per Wennerström deltog", "P** W**********"),  # not among the 500: a surname ending
+        ("Carl af Ugglas", "C*** a* U*****"),
+    ],
+)
+def test_a_full_name_in_free_text_is_found_and_masked(text, masked):
+    assert find_person_name(text).masked == masked
+
+
+@pytest.mark.parametrize(
+    "text", ["Anna", "ring Per om schemat", "Maj", "Anna och Erik", "Hej Maria!"]
+)
+def test_a_given_name_alone_is_not_a_name(text):
+    assert find_person_name(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Knivsta kommun",
+        "Trygghetsvandring Alsike och Vassunda",
+        "Mora Dalarna",
+        "Region Uppsala",
+        "Polisen Knivsta",
+        "Liv & hälsa ung (Region Uppsala)",
+        "NTU (Brå)",
+        "Länsstyrelsen Uppsala",
+        "Fältgruppen",
+        "Rektor",
+        "Maj Juni Juli Augusti",
+        "Kostnad Per Person",
+        "Möte Med Polisen",
+        "SSPF-möte",
+        "Hastighetskontroll vid skola",
+        "Andersson ringde",  # a surname alone
+    ],
+)
+def test_places_organisations_months_and_activities_are_not_names(text):
+    assert find_person_name(text) is None
+
+
+def test_a_name_in_a_note_cell_is_refused_naming_file_sheet_and_cell(tmp_path):
+    path = _book(tmp_path, [["kommentar"], ["Möte med rektor Anna Lindqvist om trygghetsvandring"]])
+    assert _refusal(path) == (
+        f"Personuppgifter i {path}, blad Data cell A2: ett personnamn (A*** L********); ta bort "
+        "uppgiften, filen läses inte in."
+    )
+
+
+def _noted(tmp_path, text, author):
+    """A workbook with a note on A1 (Excel's legacy comment)."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["kommentar"])
+    workbook.active["A1"].comment = Comment(text, author)
+    path = tmp_path / "note.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_a_name_in_a_comment_is_refused(tmp_path):
+    path = _noted(tmp_path, "Fråga Erik Johansson", "test")
+    assert "blad Sheet kommentaren i cell A1: ett personnamn (E*** J********)" in _refusal(path)
+
+
+def test_the_author_and_last_editor_excel_writes_are_not_refused(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.properties.creator = "Anna Lindqvist"
+    workbook.properties.lastModifiedBy = "Erik Johansson"
+    path = tmp_path / "authors.xlsx"
+    workbook.save(path)
+    check_workbook(path)
+
+
+def test_the_author_line_excel_writes_at_the_top_of_a_note_is_not_refused(tmp_path):
+    check_workbook(_noted(tmp_path, "Anna Lindqvist:\nkontrollerad", "Anna Lindqvist"))
+
+
+def test_a_name_in_a_property_the_user_fills_in_is_refused(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.properties.title = "Logg från Maria Andersson"
+    path = tmp_path / "title.xlsx"
+    workbook.save(path)
+    assert "dokumentegenskapen title: ett personnamn (M**** A********)" in _refusal(path)
+
+
+@pytest.mark.parametrize("name", ["enkatresultat_mall.xlsx", "aktivitetslogg_mall.xlsx"])
+def test_the_shipped_templates_pass_the_check(name):
+    check_workbook(PROJECT_ROOT / "templates" / name)
 
 
 def _with_extra_sheet(tmp_path: Path, title: str, rows: list[list[object]], state: str) -> Path:

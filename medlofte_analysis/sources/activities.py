@@ -13,8 +13,8 @@ ja/nej/delvis, no type, party or period) keep loading: the status is taken from 
 type, party and period are left blank (period = the whole year).
 
 Personal data and unsafe files are refused before anything is read (`workbooks.check_workbook`:
-identity numbers, e-mail, phone numbers, name columns, in every sheet, comment, property and
-formula).
+identity numbers, e-mail, phone numbers, a person's full name in free text, name columns, in
+every sheet, comment, property and formula).
 """
 
 from __future__ import annotations
