@@ -352,19 +352,40 @@ def gap_shock_variance(
     estimate ``lambda = 0`` or ``rho`` at 0 or 0.9, it inflated the prediction (14 units,
     6 + 1 years; true 0.0274: median 0.0327 plain, 0.0389 corrected at every fit, 0.0331
     at interior fits only; at 100 events and 6 + 2 years 0.0216 against 0.0217 at every fit).
+
+    At a bound the degrees of freedom are :data:`MIN_BOUND_DF`, not the jackknife's: the
+    jackknife too needs an estimator smooth at the truth (Shao & Tu 1995, ch. 2), and a fit
+    on its bound mostly stays there when one unit is left out, so the leave-one-out values
+    vary too little and the prediction looks surer than it is. On simulated panels (7 units,
+    100 events a year, 6 + 2 years, 600 panels) the fits with ``rho`` at 0 (15 %) predict a
+    median of 0.46 times the target's true shock variance, yet their jackknife df had a median
+    of 13.9 (88 % of their leave-one-out fits at 0 too) against 7.4 at interior fits (median
+    prediction 0.99 times the truth); at ``rho`` = 0.9, 1.42 times with df 8.0.
     """
     if not pooled.fitted or len(pooled.fitted[1]) < 2 or not pooled.sigma2 > 0:
         return math.nan, 0.0
     sigma2s, rhos, shares = _jackknife_shares(pooled)
     values = (1.0 - shares) * sigma2s * _gap_contrasts(baseline_years, followup_years, rhos)
     estimate = float(values[0])
-    df = float(max_df) if not pooled.leave_one_out else _jackknife_df(estimate, values[1:], max_df)
-    if median_unbiased and estimate > 0 and _interior(float(shares[0]), float(rhos[0])):
+    interior = _interior(float(shares[0]), float(rhos[0]))
+    if not interior:
+        df = min(MIN_BOUND_DF, float(max_df))
+    elif not pooled.leave_one_out:
+        df = float(max_df)
+    else:
+        df = _jackknife_df(estimate, values[1:], max_df)
+    if median_unbiased and estimate > 0 and interior:
         drawn = bootstrap_gap_variances(pooled, baseline_years, followup_years) / estimate
         found = median_unbiased_spread(drawn, 1)
         if found is not None:
             estimate /= found[0]
     return estimate, df
+
+
+#: Degrees of freedom of the pooled model's prediction when its fit lies on a bound of its
+#: parameter space (:func:`gap_shock_variance`): the floor of :func:`_jackknife_df`, so the
+#: placebos' estimate carries the weight there.
+MIN_BOUND_DF = 2.0
 
 
 def _interior(share: float, rho: float) -> bool:

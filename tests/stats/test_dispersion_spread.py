@@ -229,6 +229,20 @@ def test_gap_shock_variance_is_not_median_unbiased_at_a_bound_of_the_fit():
     assert tau2 == plain
 
 
+def test_gap_shock_variance_at_a_bound_of_the_fit_has_the_floor_df():
+    panel = _panel()  # the common share is estimated at its bound 0
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    _, df = dispersion.gap_shock_variance(pooled, YEARS[:2], YEARS[2:], 1e6)
+    assert df == dispersion.MIN_BOUND_DF
+
+
+def test_gap_shock_variance_inside_the_bounds_has_the_jackknife_df():
+    panel = _panel(seed=5)  # a fit inside its bounds: rho 0.59, common share 0.31
+    pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
+    _, df = dispersion.gap_shock_variance(pooled, YEARS[:2], YEARS[2:], 1e6)
+    assert df > dispersion.MIN_BOUND_DF
+
+
 def test_gap_shock_variance_drawn_shares_on_the_panels_own_counts_are_its_share():
     panel = _panel()
     pooled = pooled_dispersion(panel.frame, panel.pre_years, jackknife=True)
