@@ -454,7 +454,8 @@ def _breakable(text: str) -> str:
 def table_html(table: pd.DataFrame, table_id: str = "") -> str:
     """A table as HTML: every header and cell escaped; number columns right-aligned; the
     running text column, if any, marked ``lang`` (and the table ``med-anmarkning
-    kolumner-N``, N the other columns)."""
+    kolumner-N``, N the other columns); each cell names its column in ``data-label`` (on a
+    phone a row is a card, each value beside its column's name: report CSS)."""
     columns = [str(c) for c in table.columns]
     cells = table.astype(object).where(table.notna(), MISSING).astype(str)
     numeric = [
@@ -473,11 +474,12 @@ def table_html(table: pd.DataFrame, table_id: str = "") -> str:
     head = "".join(
         f'<th class="{kind}">{html_text(c)}</th>' for c, kind in zip(columns, kinds, strict=True)
     )
+    labels = [html_text(c) for c in columns]
     rows = [
         "<tr>"
         + "".join(
-            f'<td class="{kind}">{_breakable(html_text(v))}</td>'
-            for v, kind in zip(values, kinds, strict=True)
+            f'<td class="{kind}" data-label="{label}">{_breakable(html_text(v))}</td>'
+            for v, kind, label in zip(values, kinds, labels, strict=True)
         )
         + "</tr>"
         for values in cells.itertuples(index=False)
@@ -665,6 +667,17 @@ def scorecard_html(evaluation: Evaluation) -> HTML:
         years_label(config.baseline_years),
         years_label(config.followup_years),
     )
+    # Each cell names its column in data-label: on a phone a row is a card (report CSS).
+    headers = [
+        html_text(header)
+        for header in (
+            "Primärt utfall",
+            f"Före ({before_label}) → efter ({after_label})",
+            "Förändring",
+            "95 %-intervall",
+            "Bedömning",
+        )
+    ]
     rows: list[str] = []
     series = config.extra.get("series", {})
     for _, row in _primary_headlines(evaluation).iterrows():
@@ -689,23 +702,23 @@ def scorecard_html(evaluation: Evaluation) -> HTML:
         area = SHORT_FOCUS_NAMES.get(row["focus_area"], row["focus_area"])
         rows.append(
             "<tr>"
-            f'<td class="text"><small>{html_text(area)}</small><br>'
+            f'<td class="text" data-label="{headers[0]}"><small>{html_text(area)}</small><br>'
             f"<strong>{html_text(row['name_sv'])}</strong></td>"
-            f'<td class="text">{html_text(before)} → {html_text(after)}</td>'
-            f'<td class="tal">{html_text(_change(row))}{method}</td>'
-            f'<td class="tal">{html_text(_change_interval(row))}</td>'
-            f'<td class="text {css}"><span class="symbol" aria-hidden="true">{symbol}</span> '
-            f"{html_text(label)}</td>"
+            f'<td class="text" data-label="{headers[1]}">'
+            f"{html_text(before)} → {html_text(after)}</td>"
+            f'<td class="tal" data-label="{headers[2]}">{html_text(_change(row))}{method}</td>'
+            f'<td class="tal" data-label="{headers[3]}">{html_text(_change_interval(row))}</td>'
+            f'<td class="text {css}" data-label="{headers[4]}">'
+            f'<span class="symbol" aria-hidden="true">{symbol}</span> {html_text(label)}</td>'
             "</tr>"
         )
     head = (
         "<tr>"
-        '<th class="text">Primärt utfall</th>'
-        f'<th class="text">Före ({before_label}) → efter ({after_label})</th>'
-        '<th class="tal">Förändring</th>'
-        '<th class="tal">95 %-intervall</th>'
-        '<th class="text">Bedömning</th>'
-        "</tr>"
+        + "".join(
+            f'<th class="{kind}">{header}</th>'
+            for header, kind in zip(headers, ("text", "text", "tal", "tal", "text"), strict=True)
+        )
+        + "</tr>"
     )
     body = "".join(rows) or '<tr><td colspan="5">Inga primära utfall är valda.</td></tr>'
     source = _calculated_from(evaluation, _primary_headlines(evaluation)["indicator_id"])

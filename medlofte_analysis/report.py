@@ -132,33 +132,30 @@ table.tabell td.tal small { white-space: normal; }
   main p, main li { overflow-wrap: break-word; }
   table.tabell th, table.tabell td { overflow-wrap: break-word; }
   table.tabell td.tal { white-space: normal; }
-  table.med-anmarkning, table.med-anmarkning thead, table.med-anmarkning tbody { display: block; }
   /* Six columns beside the note are the results tables': measure, method, estimate, p (q),
-     detectable change, verdict. */
-  table.med-anmarkning tr { display: grid;
-    grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr) minmax(0, 1.3fr) minmax(0, 0.7fr)
-      minmax(0, 1.2fr) minmax(0, 1fr);
-    border-bottom: 1px solid #ddd; break-inside: avoid; }
+     detectable change, verdict. The table is the grid and its rows share its columns
+     (subgrid): a column is at least as wide as its longest word, in every row (rows of their
+     own grid with minmax(0, …) columns broke "Skadegörelse|brott" on the printed page). */
+  table.med-anmarkning { display: grid;
+    grid-template-columns: 1fr 1.4fr 1.3fr 0.7fr 1.2fr 1fr; }
+  table.med-anmarkning thead, table.med-anmarkning tbody, table.med-anmarkning tr {
+    display: grid; grid-column: 1 / -1; grid-template-columns: subgrid; }
+  table.med-anmarkning tr { border-bottom: 1px solid #ddd; break-inside: avoid; }
   table.med-anmarkning thead tr { border-bottom: 2px solid #555; }
-  table.med-anmarkning.kolumner-1 tr { grid-template-columns: minmax(0, 1fr); }
-  table.med-anmarkning.kolumner-2 tr { grid-template-columns: repeat(2, minmax(0, 1fr)); }
-  table.med-anmarkning.kolumner-3 tr { grid-template-columns: repeat(3, minmax(0, 1fr)); }
-  table.med-anmarkning.kolumner-4 tr { grid-template-columns: repeat(4, minmax(0, 1fr)); }
-  table.med-anmarkning.kolumner-5 tr { grid-template-columns: repeat(5, minmax(0, 1fr)); }
-  table.med-anmarkning.kolumner-7 tr { grid-template-columns: repeat(7, minmax(0, 1fr)); }
-  table.med-anmarkning.kolumner-8 tr { grid-template-columns: repeat(8, minmax(0, 1fr)); }
+  table.med-anmarkning.kolumner-1 { grid-template-columns: 1fr; }
+  table.med-anmarkning.kolumner-2 { grid-template-columns: repeat(2, 1fr); }
+  table.med-anmarkning.kolumner-3 { grid-template-columns: repeat(3, 1fr); }
+  table.med-anmarkning.kolumner-4 { grid-template-columns: repeat(4, 1fr); }
+  table.med-anmarkning.kolumner-5 { grid-template-columns: repeat(5, 1fr); }
+  table.med-anmarkning.kolumner-7 { grid-template-columns: repeat(7, 1fr); }
+  table.med-anmarkning.kolumner-8 { grid-template-columns: repeat(8, 1fr); }
   table.med-anmarkning th, table.med-anmarkning td { border-bottom: 0; padding: 0.25rem 0.3rem; }
   table.med-anmarkning .lang, table.med-anmarkning td[colspan] { grid-column: 1 / -1; order: 1; }
   table.med-anmarkning td.lang { padding-top: 0; padding-bottom: 0.5rem; }
   table.med-anmarkning.kolumner-1 td:first-child { font-weight: bold; }
-  /* The scorecard: room for the verdict's words (left to the browser they broke letter by
-     letter while the numbers kept their width). */
-  table#resultattavla { table-layout: fixed; }
-  #resultattavla th:nth-child(1) { width: 26%; }
-  #resultattavla th:nth-child(2) { width: 17%; }
-  #resultattavla th:nth-child(3) { width: 21%; }
-  #resultattavla th:nth-child(4) { width: 17%; }
-  #resultattavla th:nth-child(5) { width: 19%; }
+  /* The scorecard sizes its columns as a table does, each at least as wide as its longest
+     word (fixed shares broke "kvinnofridskränk|ning," beside numbers that needed less). */
+  table#resultattavla { table-layout: auto; }
 }
 /* Scorecard: symbol, word and colour (Okabe-Ito palette) say the same thing. */
 .resultattavla table.tabell { font-size: 0.95em; }
@@ -170,6 +167,43 @@ table.tabell td.tal small { white-space: normal; }
 .bedomning-tvetydig { background: #fdf1cc; border-left: 6px solid #e69f00 !important; }
 .bedomning-ingen { background: #eeeeee; border-left: 6px solid #777777 !important; }
 .bedomning-saknas { background: #ffffff; border-left: 6px dashed #999999 !important; }
+/* Screens narrower than the printed page's text (a phone, upright or on its side; after the
+   rules above: it overrides them). Five or more columns side by side in some 330 px broke
+   words letter by letter ("Försämr|ing", "invåna|re"), and tables wider than the screen had
+   to be scrolled sideways; below the width of the printed page's text (about 680 px, a
+   720 px window) the results tables' longest words do not fit beside each other. Each row
+   is a card instead: each value beside its column's name (data-label, written by table_html
+   and scorecard_html; the header row is hidden), a note under its name across the card. A
+   scorecard card starts with the outcome and its verdict. The notebook's frames give up less
+   of the width. */
+@media screen and (max-width: 719px) {
+  body.jp-Notebook { margin: 0; padding: 0; }
+  main { padding: 0 0.75rem; }
+  main .jp-Cell { padding-left: 0; padding-right: 0; }
+  main .jp-RenderedHTMLCommon { padding-right: 0; }
+  main .jp-OutputArea-child .jp-OutputArea-output { margin-left: 0; }
+  .jp-RenderedHTMLCommon table.tabell, .jp-RenderedHTMLCommon table.tabell tbody,
+  .jp-RenderedHTMLCommon table.tabell tr { display: block; }
+  .jp-RenderedHTMLCommon table.tabell thead { display: none; }
+  .jp-RenderedHTMLCommon table.tabell tbody tr { margin: 0 0 0.6rem; padding: 0.3rem 0.5rem;
+    border: 1px solid #bbb; border-radius: 4px; }
+  .jp-RenderedHTMLCommon table.tabell td, .jp-RenderedHTMLCommon table.tabell td.tal {
+    display: flow-root; text-align: left; white-space: normal; overflow-wrap: break-word;
+    border: 0; padding: 0.2rem 0 0.2rem 8.5em; }
+  table.tabell td::before { content: attr(data-label); float: left; width: 8em;
+    margin-left: -8.5em; font-weight: bold; color: #333; }
+  .jp-RenderedHTMLCommon table.tabell td:not([data-label]),
+  .jp-RenderedHTMLCommon table.tabell td.lang { padding-left: 0; }
+  table.tabell td:not([data-label])::before { content: none; }
+  table.tabell td.lang::before { float: none; display: block; width: auto; margin: 0; }
+  .jp-RenderedHTMLCommon #resultattavla tbody tr { display: flex; flex-direction: column; }
+  #resultattavla td { order: 2; }
+  .jp-RenderedHTMLCommon #resultattavla td:first-child { order: 0; padding-left: 0;
+    font-size: 1.05em; }
+  #resultattavla td:first-child::before, #resultattavla td:last-child::before { content: none; }
+  .jp-RenderedHTMLCommon #resultattavla td:last-child { order: 1; margin: 0.3rem 0;
+    padding: 0.3rem 0.5rem; }
+}
 @media print {
   @page { size: A4; margin: 18mm 15mm; }
   main { max-width: none; padding: 0; }

@@ -1,6 +1,7 @@
 """Reader-facing text: Swedish notes, rounded tables, honest summaries."""
 
 import html as html_module
+import re
 
 import pandas as pd
 import pytest
@@ -100,7 +101,25 @@ def test_shipped_source_descriptions_are_swedish():
 
 def test_a_table_right_aligns_number_columns_and_left_aligns_text():
     html = table_html(pd.DataFrame({"Mått": ["Rån"], "Antal": ["1\u202f510"]}))
-    assert '<td class="text">Rån</td>' in html and '<td class="tal">1\u202f510</td>' in html
+    assert '<td class="text" data-label="Mått">Rån</td>' in html
+    assert '<td class="tal" data-label="Antal">1\u202f510</td>' in html
+
+
+def test_each_cell_names_its_column_for_a_phone():
+    # On a phone a row is a card, each value beside its column's name (report CSS).
+    html = table_html(pd.DataFrame({"Mått": ["Rån", "Stöld"], "Antal": ["1", "2"]}))
+    assert html.count('data-label="Mått"') == 2 and html.count('data-label="Antal"') == 2
+    assert "data-label" not in html.split("<tbody>")[0]  # the header row needs none
+
+
+def test_a_column_name_is_escaped_in_its_label():
+    html = table_html(pd.DataFrame({'Före & "efter" <br>': ["x"]}))
+    assert 'data-label="Före &amp; &quot;efter&quot; &lt;br&gt;"' in html
+
+
+def test_the_row_of_an_empty_table_has_no_column_name():
+    html = table_html(pd.DataFrame(columns=["Mått", "Antal"]))
+    assert "data-label" not in html
 
 
 def test_a_table_marks_its_running_text_column_for_the_printed_page():
@@ -154,6 +173,15 @@ def test_results_table_has_no_decimal_point(demo):
 def test_scorecard_has_one_row_per_primary_outcome(demo):
     html = scorecard_html(demo).data
     assert html.count("<tr>") == 1 + len(demo.config.primary)
+
+
+def test_scorecard_cells_name_their_columns_for_a_phone(demo):
+    html = scorecard_html(demo).data
+    head, body = html.split("<tbody>")
+    headers = re.findall(r'<th class="[^"]*">(.*?)</th>', head)
+    assert len(headers) == 5 and headers[1].startswith("Före (")
+    for row in re.findall(r"<tr>(.*?)</tr>", body):
+        assert re.findall(r'<td[^>]* data-label="([^"]*)"', row) == headers
 
 
 def test_scorecard_shows_before_after_change_interval_and_a_symbol(demo):

@@ -2,10 +2,11 @@
 
 Uses the committed executed notebooks in `notebooks/` (Knivsta) and
 `reports/demo-dalarna/notebooks/` (the demonstration) when they exist, otherwise a tiny notebook.
-A copy of each report gets a measuring script that writes what Chromium laid out at 1280×800
-into the DOM: where the answer and the scorecard are, table and header edges against the text
-column, each figure's caption and source, and the visible text (checked for English words and
-decimal points). Saves a screenshot of the first screen to `test-artifacts/` (git-ignored).
+A copy of each report gets a measuring script that writes what Chromium laid out (at 1280×800,
+at the A4 text width and on a phone) into the DOM: where the answer and the scorecard are, table
+and header edges against the text column, words in tables broken inside themselves, each
+figure's caption and source, and the visible text (checked for English words and decimal
+points). Saves a screenshot of the first screen to `test-artifacts/` (git-ignored).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from medlofte_analysis.config import NOTEBOOKS_DIR, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
+from medlofte_analysis.presentation import show
 from medlofte_analysis.report import (
     REPORT_ORDER,
     ReportInfo,
@@ -133,17 +136,26 @@ def demo_notebooks() -> list[Path]:
     return paths
 
 
-# (notebooks, window width): the screen, and the text width of an A4 page with 15 mm margins
-# (180 mm ≈ 680 CSS px), where the tables must still fit.
+#: A window whose text column is as wide as an A4 page's with 15 mm margins (180 mm ≈ 680
+#: CSS px), where the tables must still fit.
+A4_WINDOW_PX = 720
+#: A phone held upright (CSS px): 420 a large one, 360 a small one.
+PHONE_WINDOW_PX = 420
+SMALL_PHONE_WINDOW_PX = 360
+# (notebooks, window width): the screen, the A4 text width, and phones.
 LAYOUTS = {
     "knivsta": ("knivsta", 1280),
-    "knivsta-a4": ("knivsta", 720),
+    "knivsta-a4": ("knivsta", A4_WINDOW_PX),
+    "knivsta-phone": ("knivsta", PHONE_WINDOW_PX),
     "demo": ("demo", 1280),
-    "demo-a4": ("demo", 720),
+    "demo-a4": ("demo", A4_WINDOW_PX),
+    "demo-phone": ("demo", PHONE_WINDOW_PX),
+    "demo-small-phone": ("demo", SMALL_PHONE_WINDOW_PX),
 }
-#: The narrowest column of the scorecard and the results tables at the A4 text width: room
-#: for a word such as "Bedömning".
-MIN_COLUMN_PX = 65
+#: The narrowest column of the scorecard and the results tables at the A4 text width. The
+#: columns are as wide as their longest word at least (the numbers column "p (q)" holds
+#: "(0,953)" in some 55 px); they had shrunk to two or three letters.
+MIN_COLUMN_PX = 50
 
 
 @pytest.fixture(scope="module", params=sorted(LAYOUTS))
@@ -162,28 +174,70 @@ def measured(
         sources_appendix_markdown(RAW_DIR),
         INFO,
     ).read_text(encoding="utf-8")
-    # A copy with a measuring script (the report itself has none): it writes its findings
-    # into the DOM, and Chromium's --dump-dom returns them.
+    return {**measure(chromium, folder, html, width), "window": width, "notebooks": notebooks_name}
+
+
+def measure(chromium: str, folder: Path, html: str, width: int) -> dict[str, Any]:
+    """What MEASURE_SCRIPT finds in `html` laid out `width` CSS px wide and 800 high."""
+    # A copy with a measuring script (the report itself has none). Chromium's headless window
+    # is at least 500 px wide, so the copy is shown in a frame of the width measured; the
+    # script hands its findings to the page around the frame, and --dump-dom returns them.
     probe = folder / "matt.html"
     probe.write_text(html.replace("</body>", f"<script>{MEASURE_SCRIPT}</script></body>"), "utf-8")
+    frame = folder / "ram.html"
+    frame.write_text(FRAME_PAGE.replace("WIDTH", str(width)), "utf-8")
     dom = run_chromium(
         chromium,
         folder / "profile",
-        f"--window-size={width},800",
+        f"--window-size={max(width, 500)},800",
         "--virtual-time-budget=10000",
         "--dump-dom",
-        probe.as_uri(),
+        frame.as_uri(),
     ).stdout
     match = re.search(r'<pre id="matning">(.*?)</pre>', dom, re.DOTALL)
     assert match, "the measuring script did not run"
-    found = json.loads(html_module.unescape(match.group(1)))
-    return {**found, "window": width, "notebooks": notebooks_name}
+    return json.loads(html_module.unescape(match.group(1)))
+
+
+FRAME_PAGE = """<!DOCTYPE html>
+<html><body style="margin:0">
+<iframe src="matt.html" style="display:block;border:0;width:WIDTHpx;height:800px"></iframe>
+<script>
+window.addEventListener('message', function (event) {
+  var pre = document.createElement('pre');
+  pre.id = 'matning';
+  pre.textContent = event.data;
+  document.body.appendChild(pre);
+});
+</script>
+</body></html>
+"""
 
 
 MEASURE_SCRIPT = """
 function text(parent, selector) {
   var found = parent ? parent.querySelector(selector) : null;
   return found ? found.innerText : '';
+}
+// The words of an element laid out on more than one line: a line may end at a space, or
+// after a hyphen, a dash or a slash (<wbr>), nowhere else.
+function brokenWords(element) {
+  var found = [];
+  var walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+    var word = /[^ \\t\\n\\r\\-–—\\/]+[\\-–—\\/]*/g, match;
+    while ((match = word.exec(node.data))) {
+      var range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      var lines = new Set();
+      Array.from(range.getClientRects()).forEach(function (r) {
+        if (r.width > 0) { lines.add(Math.round(r.top)); }
+      });
+      if (lines.size > 1) { found.push(match[0]); }
+    }
+  }
+  return found;
 }
 window.addEventListener('load', function () {
   var main = document.querySelector('main') || document.body;
@@ -221,8 +275,26 @@ window.addEventListener('load', function () {
     answer_top: answer ? answer.top : null, answer_bottom: answer ? answer.bottom : null,
     answer_text: outputs.length ? outputs[0].innerText : '',
     scorecard_row_top: card ? card.getBoundingClientRect().top : null,
+    // The first row's cells, top to bottom (on a phone a row is a card).
+    scorecard_row: card ? Array.from(card.cells).map(function (cell) {
+      return {label: cell.getAttribute('data-label') || '', top: cell.getBoundingClientRect().top};
+    }).sort(function (a, b) { return a.top - b.top; }).map(function (c) { return c.label; }) : [],
     toc_top: toc ? toc.getBoundingClientRect().top : null
   };
+  // Table cells shown: words broken inside themselves, content wider than its cell.
+  result.broken = [];
+  result.spilling = [];
+  document.querySelectorAll('main td, main th').forEach(function (cell) {
+    if (!cell.getClientRects().length) { return; }  // not shown (a phone's header row)
+    if (cell.scrollWidth > cell.clientWidth + 1) { result.spilling.push(cell.innerText); }
+    brokenWords(cell).forEach(function (w) { result.broken.push(w); });
+  });
+  // Sideways scrolling: the page, and any output (a table wider than the text column).
+  result.page = {scroll: document.documentElement.scrollWidth,
+                 client: document.documentElement.clientWidth};
+  result.scrolled = Array.from(outputs).filter(function (o) {
+    return o.scrollWidth > o.clientWidth + 1;
+  }).map(function (o) { return o.innerText.slice(0, 80); });
   result.text = document.body.innerText;
   var wide = [];
   document.querySelectorAll('main p, main li, main a').forEach(function (el) {
@@ -232,6 +304,10 @@ window.addEventListener('load', function () {
     }
   });
   result.overflowing = wide;
+  if (window.parent !== window) {  // in the frame of FRAME_PAGE
+    window.parent.postMessage(JSON.stringify(result), '*');
+    return;
+  }
   var pre = document.createElement('pre');
   pre.id = 'matning';
   pre.textContent = JSON.stringify(result);
@@ -290,7 +366,7 @@ def test_no_text_runs_past_the_text_column(measured: dict[str, Any]) -> None:
 def test_scorecard_and_results_columns_keep_room_for_words(measured: dict[str, Any]) -> None:
     # At the A4 text width the browser shrank these columns to two or three letters (numbers
     # broke digit by digit, the verdict letter by letter) beside a note that took the rest.
-    if measured["window"] == 1280 or measured["notebooks"] != "demo":
+    if measured["window"] != A4_WINDOW_PX or measured["notebooks"] != "demo":
         pytest.skip("measured at the A4 text width, on the demonstration's long notes")
     wide = [
         table
@@ -305,13 +381,91 @@ def test_scorecard_and_results_columns_keep_room_for_words(measured: dict[str, A
 
 def test_a_note_has_a_line_of_its_own_at_the_a4_width(measured: dict[str, Any]) -> None:
     # Beside six columns a note left them about 10 % each and words broke ("privatper|son").
-    if measured["window"] == 1280 or measured["notebooks"] != "demo":
+    if measured["window"] != A4_WINDOW_PX or measured["notebooks"] != "demo":
         pytest.skip("measured at the A4 text width, on the demonstration's long notes")
     noted = [t for t in measured["tables"] if "Anmärkning" in [h["text"] for h in t["headers"]]]
     assert noted
     for table in noted:
         note = next(h for h in table["headers"] if h["text"] == "Anmärkning")
         assert note["width"] >= 0.9 * (table["right"] - table["left"]), table["caption"]
+
+
+def test_no_word_in_a_table_breaks_inside_itself(measured: dict[str, Any]) -> None:
+    # At 420 px the scorecard's five columns broke "Försämr|ing", "invåna|re" and "100 00|0",
+    # the results tables "privatper|son"; on the printed page "Skadegörelse|brott".
+    assert measured["broken"] == []
+
+
+def test_no_table_cell_holds_more_than_its_width(measured: dict[str, Any]) -> None:
+    assert measured["spilling"] == []
+
+
+def test_a_phone_scrolls_neither_the_page_nor_a_table_sideways(measured: dict[str, Any]) -> None:
+    # Tables wider than a phone (all measures, coverage, settings) had to be scrolled sideways.
+    if measured["window"] > PHONE_WINDOW_PX:
+        pytest.skip("measured on a phone")
+    assert measured["page"]["scroll"] <= measured["page"]["client"]
+    assert measured["scrolled"] == []
+    for table in measured["tables"]:
+        assert table["right"] <= measured["width"] + 1, (table["caption"], table["right"])
+
+
+def test_a_phone_shows_the_answer_then_each_outcome_with_its_verdict(
+    measured: dict[str, Any],
+) -> None:
+    if measured["window"] > PHONE_WINDOW_PX or measured["notebooks"] != "demo":
+        pytest.skip("measured on a phone, on the demonstration's scorecard")
+    screen = measured["screen"]
+    assert screen["answer_text"].strip()
+    assert screen["answer_bottom"] <= screen["scorecard_row_top"]
+    # A row is a card: the outcome, its verdict, then the numbers.
+    assert screen["scorecard_row"][:2] == ["Primärt utfall", "Bedömning"]
+    assert len(screen["scorecard_row"]) == 5
+
+
+def nine_columns_and_a_note() -> pd.DataFrame:
+    """A table wider than any of the report's: nine columns of long Swedish words and a note."""
+    note = (
+        "Överspridning skattad gemensamt ur 15 kommuners år 2017–2022; för kommunens perioder "
+        "blir överspridningsfaktorn 1,66, där osäkerheten i skattningen är inräknad."
+    )
+    row = {
+        "Mått": "Skadegörelsebrott",
+        "Källa": "Brå, lägesbild",
+        "Metod": "skillnad i skillnader mot jämförelsegruppen",
+        "Skattning": "kvot (kommunen/jämförelsegruppen): 0,97",
+        "Intervall": "0,35 till 2,68",
+        "p": "0,918",
+        "q": "0,987",
+        "Minsta upptäckbara förändring": "+163 % eller −64 %",
+        "Bedömning": "Ingen påvisbar förändring",
+        "Anmärkning": note,
+    }
+    return pd.DataFrame([row, row])
+
+
+@pytest.mark.parametrize("width", [SMALL_PHONE_WINDOW_PX, PHONE_WINDOW_PX, A4_WINDOW_PX])
+def test_a_table_of_nine_columns_and_a_note_keeps_its_words_whole(
+    width: int, tmp_path: Path
+) -> None:
+    # Nine columns beside a note share the six columns of the results tables' grid.
+    chromium = find_chromium()
+    cell = new_code_cell("show(tabell)", execution_count=1)
+    cell.outputs = [
+        new_output("display_data", data={"text/html": show(nine_columns_and_a_note()).data})
+    ]
+    notebook = new_notebook()
+    notebook.cells = [new_markdown_cell("# Resultat\n\nEn bred tabell."), cell]
+    nbformat.write(notebook, tmp_path / "01-sammanfattning.ipynb")
+    html = export_report(
+        [tmp_path / "01-sammanfattning.ipynb"], tmp_path / "rapport.html", "Test", "# Källor"
+    ).read_text(encoding="utf-8")
+    found = measure(chromium, tmp_path, html, width)
+    assert "kolumner-9" in html
+    assert found["broken"] == []
+    assert found["spilling"] == []
+    assert found["page"]["scroll"] <= found["page"]["client"]
+    assert found["scrolled"] == []
 
 
 def test_every_table_has_a_numbered_caption_and_a_source(measured: dict[str, Any]) -> None:
