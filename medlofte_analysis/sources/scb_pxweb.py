@@ -18,8 +18,9 @@ Both give columns municipality_code, year, age, sex, population, missing_reason.
 are four-character strings: SCB's two-digit codes are padded ("00" riket → "0000",
 "03" Uppsala län → "0003", as Kolada codes them). age is SCB's Alder code ("0", "45", "100+")
 or "total" when Alder is not a dimension; sex is "män" (Kon 1), "kvinnor" (Kon 2) or "total"
-when Kon is not a dimension. Any other dimension with more than one category (e.g. Civilstand)
-is refused rather than summed: ask SCB for the total instead.
+when Kon is not a dimension. Any other dimension (e.g. Civilstand) is refused rather than summed
+or read as the total, unless it is only SCB's total (its `extension.eliminationValueCode`): leave
+it out of the query and SCB gives the total. A ContentsCode other than BE0101N1 is refused.
 """
 
 from __future__ import annotations
@@ -181,12 +182,22 @@ def parse_jsonstat2(payload: dict, source: str) -> pd.DataFrame:
         if required not in ids:
             raise InputError(source, "id", f"a '{required}' dimension", ids)
     for dim, codes in zip(ids, categories, strict=True):
-        if dim not in _KNOWN and len(codes) > 1:
+        # One category of another variable is a subset (SCB's recorded TAB638 answer to
+        # Civilstand=OG has Civilstand {"OG"}), not the total, unless SCB marks it as the
+        # variable's elimination (total) value.
+        extension = dimensions.get(dim, {}).get("extension")
+        total = extension.get("eliminationValueCode") if isinstance(extension, dict) else None
+        if dim not in _KNOWN and codes != [total]:
             raise InputError(
-                source, f"dimension.{dim}", "one category (ask SCB for the total)", len(codes)
+                source,
+                f"dimension.{dim}",
+                "the variable left out of the query (SCB then gives its total)",
+                codes[:5],
             )
-        if dim == "ContentsCode" and codes != [CONTENTS_CODE] and len(codes) > 1:
-            raise InputError(source, "dimension.ContentsCode", f"only {CONTENTS_CODE}", codes)
+        if dim == "ContentsCode" and codes != [CONTENTS_CODE]:
+            raise InputError(
+                source, "dimension.ContentsCode", f"only {CONTENTS_CODE} (folkmängd)", codes
+            )
     expected = 1
     for size in sizes:
         expected *= size

@@ -1,8 +1,11 @@
-"""Tests for the SCB PxWeb parsers (SYNTHETIC population figures in SCB's formats)."""
+"""Tests for the SCB PxWeb parsers: SYNTHETIC population figures in SCB's formats, and REAL
+responses recorded from SCB's live PxWebApi 2.0 (fixtures/, see its README)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -93,7 +96,11 @@ def _jsonstat(values, status=None):
                     "label": {"0330": "Knivsta", "0305": "Håbo"},
                 }
             },
-            "Civilstand": {"category": {"index": {"TOT": 0}, "label": {"TOT": "totalt"}}},
+            "Civilstand": {
+                "category": {"index": {"TOT": 0}, "label": {"TOT": "totalt"}},
+                # SCB marks a total this way (the recorded TAB638 answer does so for Region "00").
+                "extension": {"elimination": True, "eliminationValueCode": "TOT"},
+            },
             "Kon": {"category": {"index": {"1": 0, "2": 1}, "label": {"1": "män", "2": "kvinnor"}}},
             "ContentsCode": {"category": {"index": {"BE0101N1": 0}}},
             "Tid": {"category": {"index": {"2023": 0, "2024": 1}}},
@@ -130,7 +137,14 @@ def test_jsonstat2_several_marital_states_are_refused_not_summed():
     payload = _jsonstat([1] * 16)
     payload["size"][1] = 2
     payload["dimension"]["Civilstand"]["category"]["index"] = {"OG": 0, "G": 1}
-    with pytest.raises(InputError, match=r"dimension\.Civilstand.*one category"):
+    with pytest.raises(InputError, match=r"dimension\.Civilstand.*left out of the query"):
+        parse_jsonstat2(payload, "v2.json")
+
+
+def test_jsonstat2_other_contents_alone_is_refused_not_read_as_population():
+    payload = _jsonstat([1] * 8)
+    payload["dimension"]["ContentsCode"]["category"]["index"] = {"BE0101N2": 0}
+    with pytest.raises(InputError, match=r"dimension\.ContentsCode.*BE0101N1"):
         parse_jsonstat2(payload, "v2.json")
 
 
@@ -202,3 +216,52 @@ def test_v2_query_leaves_out_eliminated_variables_and_counts_cells():
     ]
     assert query_cells(query) == 4
     assert query_cells(population_query_v2(["0330"], [2024], by_age_sex=True)) == 202
+
+
+# --- REAL responses of SCB's live PxWebApi 2.0, recorded by rOpenGov/pxweb (see fixtures/README.md)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _recorded(name):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def test_recorded_tab638_metadata_holds_every_code_our_query_asks_for():
+    from medlofte_analysis.sources.scb_pxweb import population_query_v2, table_categories
+
+    categories = table_categories(_recorded("scb_tab638_metadata_excerpt.json"), "meta")
+    assert categories["Tid"][0] == "1968" and categories["Tid"][-1] == "2024"
+    assert len(categories["Tid"]) == 57
+    assert categories["Kon"] == ["1", "2"]
+    assert categories["Alder"][-2:] == ["100+", "tot"]
+    assert {"00", "03", "0330"} <= set(categories["Region"])
+    query = population_query_v2(["0330", "03", "00"], [2023, 2024], by_age_sex=True)
+    for item in query["selection"]:
+        assert set(item["valueCodes"]) <= set(categories[item["variableCode"]])
+
+
+def test_recorded_tab638_answer_for_one_marital_state_is_refused_not_read_as_the_total():
+    # SCB answers Civilstand=OG with Civilstand as a dimension of one category ("ogifta"):
+    # that is a subset of the population, and was read as the total before.
+    with pytest.raises(InputError, match=r"dimension\.Civilstand.*left out of the query"):
+        parse_jsonstat2(_recorded("scb_tab638_data_recorded.json"), "TAB638.json")
+
+
+def test_recorded_tab638_layout_parses_once_the_subset_variable_is_eliminated():
+    # The recorded answer with Civilstand removed, as SCB removes a variable left out of the
+    # query (at age 0 every person is ogift, so 50 937 is the whole count).
+    payload = _recorded("scb_tab638_data_recorded.json")
+    position = payload["id"].index("Civilstand")
+    del payload["id"][position], payload["size"][position], payload["dimension"]["Civilstand"]
+    frame = parse_jsonstat2(payload, "TAB638.json")
+    assert frame.to_dict("records") == [
+        {
+            "municipality_code": "0000",
+            "year": 2024,
+            "age": "0",
+            "sex": "män",
+            "population": 50937.0,
+            "missing_reason": "",
+        }
+    ]
