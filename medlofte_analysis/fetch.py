@@ -7,8 +7,9 @@ Only this module (through `http_client`) touches the network, and only when `med
   `kolada_api/<date>/page-NNN.json`. Licence CC BY 4.0, "Källa: Kolada (RKA)".
 * SCB: the table metadata first (`GET {base}/tables/TAB638/metadata`), so only years the table
   holds are asked for; then `POST {base}/tables/TAB638/data?outputFormat=json-stat2` in queries
-  of at most 100 000 values (halved again on HTTP 403), paced within SCB's limit of 30 requests
-  per 10 seconds → `scb_pxweb/<date>/befolkning-NNN.json`. Licence CC0, "Källa: SCB".
+  of at most 100 000 values (halved again when SCB answers "too many cells": HTTP 400, or 403
+  as its specification says), paced within SCB's limit of 30 requests per 10 seconds →
+  `scb_pxweb/<date>/befolkning-NNN.json`. Licence CC0, "Källa: SCB".
 
 HTTP goes through `http_client.HttpClient` (requests + urllib3 Retry: timeouts, retries with
 backoff honouring Retry-After, a deadline and a size cap per response), with a tqdm progress
@@ -64,7 +65,7 @@ KOLADA_BASE: str = "https://api.kolada.se/v3"
 SCB_BASE: str = "https://statistikdatabasen.scb.se/api/v2"
 SCB_TABLE: str = "TAB638"
 KOLADA_MAX_IDS: int = 25  # Kolada: at most 25 ids per path segment (HTTP 400 beyond)
-SCB_MAX_CELLS: int = 100_000  # SCB: at most 100 000 values per query (HTTP 403 beyond)
+SCB_MAX_CELLS: int = 100_000  # SCB: at most 100 000 values per query (150 000 in its config)
 POPULATION_KPI: str = "N01951"  # Kolada: invånare totalt (SCB, 31 december)
 MAX_PAGES: int = 1000
 
@@ -273,6 +274,15 @@ def scb_queries(
     return queries
 
 
+def _too_many_cells(error: FetchError) -> bool:
+    """SCB's answer to a query over its value limit: HTTP 400 "Too many cells selected" from
+    the PxWebApi 2.0 server (its code, and reported from the live service), HTTP 403 in its
+    OpenAPI specification; either is split and asked again."""
+    status = getattr(error, "status", None)
+    snippet = str(getattr(error, "snippet", "")).casefold()
+    return status == 403 or (status == 400 and "too many" in snippet)
+
+
 def _halves(query: dict[str, object]) -> list[dict[str, object]]:
     """Split a query over the value limit in two (by region, else by year)."""
     selection = {item["variableCode"]: item["valueCodes"] for item in query["selection"]}  # type: ignore[index,union-attr]
@@ -341,7 +351,7 @@ def fetch_scb_population(
                 frame = _parsed(scb_pxweb.parse_jsonstat2, json_object(data, data_url), data_url)
                 _check_scb_frame(frame, query, data_url)
             except FetchError as error:
-                halves = _halves(query) if getattr(error, "status", None) == 403 else []
+                halves = _halves(query) if _too_many_cells(error) else []
                 if halves:
                     pending[:0] = halves
                     bar.total += len(halves)

@@ -243,6 +243,7 @@ class HttpStatus(FetchError):
 
     def __init__(self, url: str, status: int, snippet: str) -> None:
         self.status = status
+        self.snippet = snippet
         super().__init__(f"{url}: servern svarade HTTP {status} ({snippet or 'tomt svar'}).")
 
 

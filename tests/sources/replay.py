@@ -138,6 +138,9 @@ class ScbService:
         self.population = real_population()
         self.faults: list[Fault] = []
         self.extra_dimension = False
+        # Over the value limit the PxWebApi 2.0 server answers 400 (its code; reported from the
+        # live service); its OpenAPI specification says 403.
+        self.too_many_status = 400
 
     def _regions(self) -> list[str]:
         return [code[2:] if code.startswith("00") else code for code in sorted(self.population)]
@@ -170,7 +173,10 @@ class ScbService:
         for codes in selection.values():
             cells *= len(codes)
         if cells > self.cell_limit:
-            return 403, b'{"error": "Too many values selected"}'
+            return self.too_many_status, (
+                b'{"type":"Parameter error","title":"Too many cells selected","status":%d}'
+                % self.too_many_status
+            )
         dims = {
             "Region": selection["Region"],
             "ContentsCode": ["BE0101N1"],

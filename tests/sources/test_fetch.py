@@ -318,14 +318,23 @@ def test_scb_query_is_split_under_the_value_limit(replay, client, empty_raw):
     assert len(posts) == 3 and len(outcome.paths) == 3
 
 
-def test_scb_403_over_the_value_limit_is_split_and_retried(replay, client, empty_raw):
+@pytest.mark.parametrize("status", [400, 403])
+def test_scb_too_many_cells_is_split_and_retried(replay, client, empty_raw, status):
     replay.scb.cell_limit = 2
+    replay.scb.too_many_status = status
     outcome = fetch_scb_population(
         ["0330", "0305", "0319"], [2022, 2023], empty_raw, now=NOW, client=client
     )
     assert outcome.missing == []
     frames = [parse_population(json.loads(p.read_bytes()), str(p)) for p in outcome.paths]
     assert sum(len(f) for f in frames) == 6
+
+
+def test_scb_400_for_another_reason_is_not_split(replay, client, empty_raw):
+    replay.scb.data = lambda query: (400, b'{"title":"Non-existent value","status":400}')
+    outcome = fetch_scb_population(["0330", "0305"], [2022], empty_raw, now=NOW, client=client)
+    posts = [path for method, path in replay.log if method == "POST"]
+    assert len(posts) == 1 and "HTTP 400" in outcome.missing[0]
 
 
 def test_scb_extra_dimension_is_refused_and_nothing_saved(replay, client, empty_raw):
