@@ -471,10 +471,10 @@ def table_html(table: pd.DataFrame, table_id: str = "") -> str:
         "tal" if is_number else "text lang" if k == longest else "text"
         for k, is_number in enumerate(numeric)
     ]
-    head = "".join(
-        f'<th class="{kind}">{html_text(c)}</th>' for c, kind in zip(columns, kinds, strict=True)
-    )
     labels = [html_text(c) for c in columns]
+    head = "".join(
+        f'<th class="{kind}">{label}</th>' for label, kind in zip(labels, kinds, strict=True)
+    )
     rows = [
         "<tr>"
         + "".join(
